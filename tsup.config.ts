@@ -1,0 +1,20 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'features/index': 'src/features/index.ts',
+    'models/index': 'src/models/index.ts',
+    'distill/index': 'src/distill/index.ts',
+    'quantize/index': 'src/quantize/index.ts',
+    'streaming/index': 'src/streaming/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  splitting: true,
+  treeshake: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  external: [/^@tensorflow\//],
+});
