@@ -54,7 +54,7 @@ let streamedFrames = 0;
 for (let i = 0; i < audio.length; i += 593)
   streamedFrames += extractor.push(audio.subarray(i, i + 593)).frames;
 
-const augmented = specAugment(features, { seed: createRng(1) });
+const augmented = specAugment(features, { seed: createRng(1), maskValue: 'mean' });
 const noisy = mixNoise(
   audio,
   Float32Array.from({ length: 8000 }, () => rng.normal()),
@@ -100,7 +100,7 @@ console.log(
 );
 console.log('\nlog-mel (mel band ↑, time →): chirp, vowel, noise bursts\n');
 console.log(heatMap(features));
-console.log('\nafter SpecAugment (2 frequency + 2 time masks, seed 1)\n');
+console.log('\nafter SpecAugment (2 frequency + 2 time masks filled with the mean, seed 1)\n');
 console.log(heatMap(augmented));
 
 mkdirSync('demo-out', { recursive: true });

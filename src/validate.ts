@@ -109,16 +109,28 @@ export function checkSignal(name: string, value: unknown, allowEmpty = false): F
 
 /** Throws `NON_FINITE_INPUT` naming the first NaN/±Infinity element of `values`. */
 export function checkFinite(name: string, values: Float32Array | Float64Array | readonly number[]): void {
-  // x·0 is 0 for finite x and NaN for NaN/±Inf, so one sum tells whether to look closer.
-  let probe = 0;
-  for (let i = 0; i < values.length; i++) probe += (values[i] as number) * 0;
-  if (probe === 0) return;
-  for (let i = 0; i < values.length; i++) {
-    const x = values[i] as number;
+  // x·0 is 0 for finite x and NaN for NaN/±Inf, so a sum tells whether to look closer. Four
+  // independent sums keep the loop from waiting on one chain of additions.
+  const n = values.length;
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    p0 += (values[i] as number) * 0;
+    p1 += (values[i + 1] as number) * 0;
+    p2 += (values[i + 2] as number) * 0;
+    p3 += (values[i + 3] as number) * 0;
+  }
+  for (; i < n; i++) p0 += (values[i] as number) * 0;
+  if (p0 + p1 + p2 + p3 === 0) return;
+  for (let j = 0; j < n; j++) {
+    const x = values[j] as number;
     if (!Number.isFinite(x)) {
       throw new KwsError(
         'NON_FINITE_INPUT',
-        `${name} has a non-finite value (${x}) at index ${i}; all samples must be finite numbers`,
+        `${name} has a non-finite value (${x}) at index ${j}; all samples must be finite numbers`,
       );
     }
   }

@@ -33,7 +33,7 @@ export {
 export { hzToMel, MelFilterbank, type MelFilterbankOptions, melFilterbank, melToHz } from './mel.js';
 export { type MelSpectrogramOptions, melSpectrogram } from './mel-spectrogram.js';
 export { type CepstrumOptions, cepstrum, dctMatrix, type MfccOptions, mfcc } from './mfcc.js';
-export { type ResampleOptions, Resampler, resample } from './resample.js';
+export { type ResampleOptions, Resampler, resample, resampledLength } from './resample.js';
 export { amplitudeToDb, type DbOptions, type LogMelOptions, logMel, powerToDb } from './scale.js';
 export {
   type ComplexSpectrogram,
@@ -49,5 +49,12 @@ export {
 } from './streaming-extractor.js';
 export { LogMelOp, type LogMelOpOptions, logMelOp } from './tf-log-mel.js';
 export type { MelNorm, MelScale, PadMode, Spectrogram, WindowName } from './types.js';
-export { type DecodedAudio, decodeWav, encodeWav, toMono } from './wav.js';
+export {
+  type DecodedAudio,
+  decodeWav,
+  type EncodeWavOptions,
+  encodeWav,
+  MAX_WAV_CHANNELS,
+  toMono,
+} from './wav.js';
 export { hammingWindow, hannWindow, makeWindow, poveyWindow } from './window.js';

@@ -337,7 +337,7 @@ export function resample(
  * `resample(wholeSignal, fromRate, toRate, options)` (same filter bank, same kernel).
  *
  * Latency: an output sample needs the input up to `half` samples after its centre
- * (`half = ⌈lowpassFilterWidth / f_c⌉`, e.g. 48 input samples for 44.1 kHz → 16 kHz with the
+ * (`half = ⌈lowpassFilterWidth / f_c⌉`, e.g. 71 input samples (1.6 ms) for 44.1 kHz → 16 kHz with the
  * defaults, see {@link Resampler.lookahead}). Between calls only that filter history
  * (fewer than `2·half + 1` samples) is kept.
  *

@@ -10,7 +10,7 @@ import { KwsError } from '../errors.js';
 import { checkBoolean, checkChoice, checkInt, checkOptions, checkSignal } from '../validate.js';
 import { RealFft } from './fft.js';
 import type { PadMode, Spectrogram, WindowName } from './types.js';
-import { makeWindow, windowNames } from './window.js';
+import { windowNames, windowValues } from './window.js';
 
 /** Options of {@link stft}. Defaults follow `torch.stft` as torchaudio calls it. */
 export interface StftOptions {
@@ -69,7 +69,7 @@ export function resolveStftOptions(options: StftOptions | undefined): ResolvedSt
   const hopLength = checkInt('hopLength', o.hopLength ?? Math.max(1, Math.floor(winLength / 2)), 1, 1 << 20);
   const center = checkBoolean('center', o.center ?? true);
   const padMode = checkChoice<PadMode>('padMode', o.padMode ?? 'reflect', ['reflect', 'constant']);
-  let win: Float32Array;
+  let win: Float32Array | Float64Array;
   let windowKey: string;
   if (o.window instanceof Float32Array) {
     if (o.window.length !== winLength) {
@@ -83,7 +83,7 @@ export function resolveStftOptions(options: StftOptions | undefined): ResolvedSt
     windowKey = `custom:${Array.from(win).join(',')}`;
   } else {
     const name = checkChoice<WindowName>('window', o.window ?? 'hann', windowNames());
-    win = makeWindow(name, winLength);
+    win = windowValues(name, winLength);
     windowKey = name;
   }
   const window = new Float64Array(nFft);

@@ -20,8 +20,8 @@ const WINDOW_NAMES: readonly WindowName[] = [
 ];
 
 /** Generalised cosine window `a − (1 − a)·cos(2πn / D)` for n in [0, length). */
-function cosineWindow(length: number, a: number, denominator: number): Float32Array {
-  const w = new Float32Array(length);
+function cosineWindow(length: number, a: number, denominator: number): Float64Array {
+  const w = new Float64Array(length);
   if (length === 1) {
     w[0] = 1;
     return w;
@@ -35,8 +35,7 @@ function cosineWindow(length: number, a: number, denominator: number): Float32Ar
  * `torch.hann_window`) and D = `length − 1` when symmetric.
  */
 export function hannWindow(length: number, periodic = true): Float32Array {
-  checkInt('length', length, 1);
-  return cosineWindow(length, 0.5, periodic ? length : length - 1);
+  return Float32Array.from(windowValues(periodic ? 'hann' : 'hann-symmetric', length));
 }
 
 /**
@@ -44,8 +43,7 @@ export function hannWindow(length: number, periodic = true): Float32Array {
  * `torch.hamming_window`) and D = `length − 1` when symmetric.
  */
 export function hammingWindow(length: number, periodic = true): Float32Array {
-  checkInt('length', length, 1);
-  return cosineWindow(length, 0.54, periodic ? length : length - 1);
+  return Float32Array.from(windowValues(periodic ? 'hamming' : 'hamming-symmetric', length));
 }
 
 /**
@@ -54,10 +52,7 @@ export function hammingWindow(length: number, periodic = true): Float32Array {
  * neighbours, which Kaldi found slightly better for ASR features.
  */
 export function poveyWindow(length: number): Float32Array {
-  checkInt('length', length, 1);
-  const w = cosineWindow(length, 0.5, length - 1);
-  for (let n = 0; n < length; n++) w[n] = (w[n] as number) ** 0.85;
-  return w;
+  return Float32Array.from(windowValues('povey', length));
 }
 
 /**
@@ -67,19 +62,32 @@ export function poveyWindow(length: number): Float32Array {
  * @param length window length in samples (≥ 1).
  */
 export function makeWindow(name: WindowName, length: number): Float32Array {
+  return Float32Array.from(windowValues(name, length));
+}
+
+/**
+ * The window in double precision. The STFT uses these values directly: rounding the window to
+ * float32 would leak ~1e-7 of a loud bin's energy into quiet ones, which is the whole error
+ * budget of torchaudio parity at 1e-7 of the peak. @internal
+ */
+export function windowValues(name: WindowName, length: number): Float64Array {
   switch (name) {
     case 'hann':
-      return hannWindow(length, true);
     case 'hann-symmetric':
-      return hannWindow(length, false);
+      checkInt('length', length, 1);
+      return cosineWindow(length, 0.5, name === 'hann' ? length : length - 1);
     case 'hamming':
-      return hammingWindow(length, true);
     case 'hamming-symmetric':
-      return hammingWindow(length, false);
-    case 'povey':
-      return poveyWindow(length);
+      checkInt('length', length, 1);
+      return cosineWindow(length, 0.54, name === 'hamming' ? length : length - 1);
+    case 'povey': {
+      checkInt('length', length, 1);
+      const w = cosineWindow(length, 0.5, length - 1);
+      for (let n = 0; n < length; n++) w[n] = (w[n] as number) ** 0.85;
+      return w;
+    }
     case 'rectangular':
-      return new Float32Array(checkInt('length', length, 1)).fill(1);
+      return new Float64Array(checkInt('length', length, 1)).fill(1);
     default:
       throw new KwsError(
         'INVALID_ARGUMENT',

@@ -241,17 +241,20 @@ describe('resample: lengths and trivial cases', () => {
 });
 
 describe('Resampler (streaming)', () => {
-  it.each(RATIOS)('equals offline resample bit for bit for random chunks of 1..5000 (%i -> %i)', (from, to) => {
-    const x = randomSignal(from + to, 3 * from + 123);
-    const offline = resample(x, from, to);
-    const rng = createRng(to);
-    const online = streamed(x, from, to, () => 1 + rng.int(5000));
-    expect(online.length).toBe(offline.length);
-    expect(maxAbsDiff(online, offline)).toBe(0);
-    // Very small chunks too (each sample separately on a short piece).
-    const short = x.subarray(0, 1500);
-    expect(streamed(short, from, to, () => 1)).toEqual(resample(short, from, to));
-  });
+  it.each(RATIOS)(
+    'equals offline resample bit for bit for random chunks of 1..5000 (%i -> %i)',
+    (from, to) => {
+      const x = randomSignal(from + to, 3 * from + 123);
+      const offline = resample(x, from, to);
+      const rng = createRng(to);
+      const online = streamed(x, from, to, () => 1 + rng.int(5000));
+      expect(online.length).toBe(offline.length);
+      expect(maxAbsDiff(online, offline)).toBe(0);
+      // Very small chunks too (each sample separately on a short piece).
+      const short = x.subarray(0, 1500);
+      expect(streamed(short, from, to, () => 1)).toEqual(resample(short, from, to));
+    },
+  );
 
   it('matches offline for short signals, empty chunks and non-default options', () => {
     const options: ResampleOptions = { rolloff: 0.9, lowpassFilterWidth: 8, beta: 6 };
@@ -330,7 +333,7 @@ describe('resample: validation', () => {
   });
 
   it('rejects signals that are not Float32Array with INVALID_ARGUMENT', () => {
-    for (const bad of [new Float64Array(10), [0, 1, 2], null, undefined, 'abc']) {
+    for (const bad of [new Float64Array(10), [0, 1, 2], null, undefined, 'abc'] as unknown[]) {
       expectKwsError(() => resample(bad as Float32Array, 48000, 16000), 'INVALID_ARGUMENT', /Float32Array/);
       expectKwsError(() => new Resampler(48000, 16000).process(bad as Float32Array), 'INVALID_ARGUMENT');
     }
@@ -350,7 +353,11 @@ describe('resample: validation', () => {
       [1],
     ];
     for (const options of bad) {
-      expectKwsError(() => resample(x, 48000, 16000, options as ResampleOptions), 'INVALID_ARGUMENT', /options/);
+      expectKwsError(
+        () => resample(x, 48000, 16000, options as ResampleOptions),
+        'INVALID_ARGUMENT',
+        /options/,
+      );
       expectKwsError(() => new Resampler(48000, 16000, options as ResampleOptions), 'INVALID_ARGUMENT');
     }
   });
