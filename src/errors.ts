@@ -24,6 +24,12 @@
  * - `WAV_TRUNCATED`: a WAV file that ends before its header or declared data end.
  * - `WAV_UNSUPPORTED`: a well-formed WAV in an encoding kws-kit does not decode (e.g. ADPCM).
  * - `DISPOSED`: a stateful object was used after `dispose()`.
+ * - `NOT_FOUND`: a file, folder or named item (pretrained model, label) that does not exist.
+ * - `MODEL_INVALID`: a model or model configuration kws-kit cannot build, convert or profile.
+ * - `MODEL_FILE_CORRUPT`: a saved model (model.json or weight shard) that is truncated,
+ *   malformed or inconsistent with its manifest.
+ * - `DATASET_INVALID`: a data folder that is not in the expected layout, or a dataset that
+ *   would be empty or inconsistent (e.g. a label with no examples).
  */
 export type KwsErrorCode =
   | 'INVALID_ARGUMENT'
@@ -37,7 +43,11 @@ export type KwsErrorCode =
   | 'WAV_INVALID'
   | 'WAV_TRUNCATED'
   | 'WAV_UNSUPPORTED'
-  | 'DISPOSED';
+  | 'DISPOSED'
+  | 'NOT_FOUND'
+  | 'MODEL_INVALID'
+  | 'MODEL_FILE_CORRUPT'
+  | 'DATASET_INVALID';
 
 /** Base class of every error kws-kit throws on bad input or misuse. */
 export class KwsError extends Error {
