@@ -35,6 +35,8 @@ export interface MelPlan {
   filterbank: MelFilterbank;
   power: 1 | 2;
   fft: RealFft;
+  /** Reused buffer for the padded signal; grows to the longest clip seen. */
+  padScratch: Float32Array;
 }
 
 const plans = new Map<string, MelPlan>();
@@ -53,7 +55,13 @@ export function melPlan(options: MelSpectrogramOptions | undefined): MelPlan {
   const stft = resolveStftOptions(o);
   const power = checkChoice<1 | 2>('power', o.power ?? 2, [1, 2]);
   const filterbank = melFilterbank({ ...o, nFft: stft.nFft });
-  const plan: MelPlan = { stft, filterbank, power, fft: realFftPlan(stft.nFft) };
+  const plan: MelPlan = {
+    stft,
+    filterbank,
+    power,
+    fft: realFftPlan(stft.nFft),
+    padScratch: new Float32Array(0),
+  };
   if (key !== null) {
     if (plans.size >= 32) plans.clear();
     plans.set(key, plan);
@@ -85,7 +93,12 @@ export function melSpectrogram(signal: Float32Array, options?: MelSpectrogramOpt
     );
   }
   const data = new Float32Array(frames * bins);
-  const padded = padForStft(signal, stft);
+  const paddedLength = signal.length + (stft.center ? 2 * Math.floor(stft.nFft / 2) : 0);
+  // Keep at most ~1 M samples (4 MB) alive in the plan cache; longer signals get their own buffer.
+  if (stft.center && plan.padScratch.length < paddedLength && paddedLength <= 1 << 20) {
+    plan.padScratch = new Float32Array(paddedLength);
+  }
+  const padded = padForStft(signal, stft, plan.padScratch);
   const scratch = melScratch(plan);
   for (let t = 0; t < frames; t++) melFrame(plan, padded, t * stft.hopLength, data, t * bins, scratch);
   return { data, frames, bins };

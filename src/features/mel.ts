@@ -80,9 +80,16 @@ export class MelFilterbank {
       const s = offset + (starts[m] as number);
       const w0 = offsets[m] as number;
       const len = lengths[m] as number;
-      let acc = 0;
-      for (let i = 0; i < len; i++) acc += (power[s + i] as number) * (weights[w0 + i] as number);
-      out[outOffset + m] = acc;
+      // Two interleaved sums halve the chain of dependent additions the loop waits on.
+      let even = 0;
+      let odd = 0;
+      let i = 0;
+      for (; i + 1 < len; i += 2) {
+        even += (power[s + i] as number) * (weights[w0 + i] as number);
+        odd += (power[s + i + 1] as number) * (weights[w0 + i + 1] as number);
+      }
+      if (i < len) even += (power[s + i] as number) * (weights[w0 + i] as number);
+      out[outOffset + m] = even + odd;
     }
   }
 

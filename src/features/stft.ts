@@ -102,8 +102,11 @@ export function frameCount(length: number, nFft: number, hopLength: number, cent
   return padded < nFft ? 0 : 1 + Math.floor((padded - nFft) / hopLength);
 }
 
-/** Returns the signal padded for centred frames (or itself when `center` is false). @internal */
-export function padForStft(signal: Float32Array, r: ResolvedStft): Float32Array {
+/**
+ * Returns the signal padded for centred frames (or itself when `center` is false), written into
+ * `scratch` when it is long enough. @internal
+ */
+export function padForStft(signal: Float32Array, r: ResolvedStft, scratch?: Float32Array): Float32Array {
   if (!r.center) {
     if (signal.length < r.nFft) {
       throw new KwsError(
@@ -121,9 +124,16 @@ export function padForStft(signal: Float32Array, r: ResolvedStft): Float32Array 
       `reflect padding needs more than nFft/2 = ${pad} samples; got ${n}. Use padMode 'constant' or a longer signal`,
     );
   }
-  const out = new Float32Array(n + 2 * pad);
+  // A caller-owned scratch buffer saves an allocation per clip in batch feature extraction.
+  const out =
+    scratch && scratch.length >= n + 2 * pad
+      ? scratch.subarray(0, n + 2 * pad)
+      : new Float32Array(n + 2 * pad);
   out.set(signal, pad);
-  if (r.padMode === 'reflect') {
+  if (r.padMode === 'constant') {
+    out.fill(0, 0, pad);
+    out.fill(0, pad + n);
+  } else {
     // Reflection without repeating the edge sample: x[-k] = x[k], x[n-1+k] = x[n-1-k].
     for (let k = 1; k <= pad; k++) {
       out[pad - k] = signal[k] as number;
