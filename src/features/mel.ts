@@ -8,6 +8,7 @@
  */
 import { KwsError } from '../errors.js';
 import { checkChoice, checkInt, checkNumber, checkOptions, checkSampleRate } from '../validate.js';
+import { dot } from './dot.js';
 import type { MelNorm, MelScale } from './types.js';
 
 const SLANEY_F_SP = 200 / 3;
@@ -78,18 +79,7 @@ export class MelFilterbank {
     const { starts, lengths, offsets, weights } = this;
     for (let m = 0; m < this.nMels; m++) {
       const s = offset + (starts[m] as number);
-      const w0 = offsets[m] as number;
-      const len = lengths[m] as number;
-      // Two interleaved sums halve the chain of dependent additions the loop waits on.
-      let even = 0;
-      let odd = 0;
-      let i = 0;
-      for (; i + 1 < len; i += 2) {
-        even += (power[s + i] as number) * (weights[w0 + i] as number);
-        odd += (power[s + i + 1] as number) * (weights[w0 + i + 1] as number);
-      }
-      if (i < len) even += (power[s + i] as number) * (weights[w0 + i] as number);
-      out[outOffset + m] = even + odd;
+      out[outOffset + m] = dot(power, s, weights, offsets[m] as number, lengths[m] as number);
     }
   }
 
