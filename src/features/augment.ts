@@ -10,15 +10,8 @@
  */
 import { KwsError } from '../errors.js';
 import { type Rng, toRng } from '../random.js';
-import {
-  checkBoolean,
-  checkChoice,
-  checkFinite,
-  checkInt,
-  checkNumber,
-  checkOptions,
-  checkSignal,
-} from '../validate.js';
+import { checkBoolean, checkChoice, checkInt, checkNumber, checkOptions, checkSignal } from '../validate.js';
+import { checkSpectrogram } from './check-spectrogram.js';
 import type { Spectrogram } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -143,35 +136,6 @@ export function drawSpecAugmentMasks(
   const o = checkOptions('options', options);
   const resolved = resolveMaskOptions(o);
   return drawMasks(frames, bins, resolved, toRng(o.seed));
-}
-
-function checkSpectrogram(name: string, spec: unknown): Spectrogram {
-  if (spec === null || typeof spec !== 'object') {
-    throw new KwsError(
-      'INVALID_ARGUMENT',
-      `${name} must be a Spectrogram {data, frames, bins}; got ${String(spec)}`,
-    );
-  }
-  const s = spec as Partial<Spectrogram>;
-  if (!(s.data instanceof Float32Array)) {
-    throw new KwsError('INVALID_ARGUMENT', `${name}.data must be a Float32Array`);
-  }
-  const frames = checkInt(`${name}.frames`, s.frames, 0);
-  const bins = checkInt(`${name}.bins`, s.bins, 0);
-  if (s.data.length !== frames * bins) {
-    throw new KwsError(
-      'SHAPE_MISMATCH',
-      `${name}.data has ${s.data.length} values but frames × bins = ${frames} × ${bins} = ${frames * bins}`,
-    );
-  }
-  if (frames === 0 || bins === 0) {
-    throw new KwsError(
-      'EMPTY_INPUT',
-      `${name} is empty (${frames} frames × ${bins} bins); at least one value is needed`,
-    );
-  }
-  checkFinite(`${name}.data`, s.data);
-  return s as Spectrogram;
 }
 
 function resolveMaskValue(value: unknown, data: Float32Array): number {

@@ -6,8 +6,9 @@
  */
 import { KwsError } from '../errors.js';
 import { checkBoolean, checkChoice, checkInt, checkNumber, checkOptions } from '../validate.js';
+import { checkSpectrogram } from './check-spectrogram.js';
 import { type MelSpectrogramOptions, melSpectrogram } from './mel-spectrogram.js';
-import { checkSpectrogram, logMel, powerToDb } from './scale.js';
+import { logMel, powerToDb } from './scale.js';
 import type { Spectrogram } from './types.js';
 
 /**

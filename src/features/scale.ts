@@ -1,40 +1,6 @@
-/**
- * Compressing a (mel) spectrogram's dynamic range: natural log with an offset (the KWS
- * convention) and decibels (torchaudio's `AmplitudeToDB`).
- *
- * @packageDocumentation
- */
-import { KwsError } from '../errors.js';
-import { checkFinite, checkNumber, checkOptions } from '../validate.js';
+import { checkNumber, checkOptions } from '../validate.js';
+import { checkSpectrogram } from './check-spectrogram.js';
 import type { Spectrogram } from './types.js';
-
-/** Throws unless `spec` is a well-formed {@link Spectrogram}. @internal */
-export function checkSpectrogram(name: string, spec: unknown): Spectrogram {
-  const s = spec as Spectrogram;
-  if (
-    s === null ||
-    typeof s !== 'object' ||
-    !(s.data instanceof Float32Array) ||
-    !Number.isInteger(s.frames) ||
-    !Number.isInteger(s.bins) ||
-    s.frames < 0 ||
-    s.bins < 0
-  ) {
-    throw new KwsError(
-      'INVALID_ARGUMENT',
-      `${name} must be a spectrogram { data: Float32Array, frames, bins } as returned by melSpectrogram`,
-    );
-  }
-  if (s.data.length !== s.frames * s.bins) {
-    throw new KwsError(
-      'SHAPE_MISMATCH',
-      `${name}.data has ${s.data.length} values but frames × bins = ${s.frames} × ${s.bins} = ${s.frames * s.bins}`,
-    );
-  }
-  if (s.data.length === 0) throw new KwsError('EMPTY_INPUT', `${name} has no values`);
-  checkFinite(`${name}.data`, s.data);
-  return s;
-}
 
 /** Options of {@link logMel}. */
 export interface LogMelOptions {
