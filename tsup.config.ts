@@ -8,6 +8,7 @@ export default defineConfig({
     'distill/index': 'src/distill/index.ts',
     'quantize/index': 'src/quantize/index.ts',
     'streaming/index': 'src/streaming/index.ts',
+    'data/index': 'src/data/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
