@@ -8,4 +8,5 @@
  */
 export { KwsError, type KwsErrorCode, WavDecodeError } from './errors.js';
 export * from './features/index.js';
+export * from './models/index.js';
 export { createRng, Rng, type RngState } from './random.js';

@@ -1,0 +1,80 @@
+/**
+ * `ChannelDropout`: spatial dropout (PyTorch `Dropout2d`, Keras `SpatialDropout2D`) that zeroes
+ * whole channels of each example, `[batch, time, freq, C]`, and scales the kept ones by
+ * 1 / (1 − rate). Identity at inference.
+ *
+ * Why not tfjs-layers `Dropout` with a seed: its mask comes from `randomUniform(seed)`, which
+ * restarts the generator at every call, so a seeded layer drops the *same* channels on every
+ * step. Here the mask is drawn from a seeded {@link Rng} that advances call by call: a training
+ * run is reproducible from its seed and the masks still differ between steps.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { KwsError } from '../../errors.js';
+import { createRng, type Rng } from '../../random.js';
+import { checkNumber } from '../../validate.js';
+import {
+  type BaseLayerArgs,
+  checkRank4,
+  exampleShape,
+  type LayerMacs,
+  oneShape,
+  oneTensor,
+} from './layer-shape.js';
+
+/** Configuration of {@link ChannelDropout}. */
+export interface ChannelDropoutArgs extends BaseLayerArgs {
+  /** Probability of dropping a channel, in [0, 1). Default 0.1. */
+  rate?: number;
+  /** Seed of the mask generator. Default 0. */
+  seed?: number;
+}
+
+/** Drops whole channels in training, `[batch, time, freq, C] → same shape`. No weights. */
+export class ChannelDropout extends tfl.layers.Layer {
+  /** Name under which the class is serialised (`class_name` in model JSON). */
+  static className = 'ChannelDropout';
+  readonly rate: number;
+  readonly seed: number;
+  private readonly rng: Rng;
+
+  constructor(args: ChannelDropoutArgs = {}) {
+    super(args);
+    this.rate = checkNumber('ChannelDropout rate', args.rate ?? 0.1, 0, 1);
+    if (this.rate === 1) {
+      throw new KwsError('INVALID_ARGUMENT', 'ChannelDropout rate must be < 1 (1 would drop every channel)');
+    }
+    this.seed = checkNumber('ChannelDropout seed', args.seed ?? 0);
+    this.rng = createRng(this.seed);
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = oneShape(this.name, inputShape);
+    checkRank4(this.name, shape);
+    return shape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    return tf.tidy(() => {
+      const x = oneTensor(this.name, inputs);
+      if (kwargs.training !== true || this.rate === 0) return tf.clone(x);
+      const [batch, , , channels] = x.shape as [number, number, number, number];
+      const keep = 1 - this.rate;
+      const mask = new Float32Array(batch * channels);
+      for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() < keep ? 1 / keep : 0;
+      return tf.mul(x, tf.tensor4d(mask, [batch, 1, 1, channels]));
+    });
+  }
+
+  /** Not counted: at inference the layer is the identity. */
+  countMacs(inputShape: readonly (number | null)[]): LayerMacs {
+    exampleShape(this.name, inputShape);
+    return { macs: 0, normMacs: 0 };
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), rate: this.rate, seed: this.seed };
+  }
+}
