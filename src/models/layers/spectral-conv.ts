@@ -102,7 +102,7 @@ export class SpectralConv extends tfl.layers.Layer {
     this.seed = checkNumber('SpectralConv seed', args.seed ?? 0);
   }
 
-  /** The tap geometry this layer applies. */
+  /** The tap geometry this layer applies. @internal */
   geometry(): TapGeometry {
     const [kt, kf] = this.kernelSize;
     const [dt, df] = this.dilation;
