@@ -65,7 +65,7 @@ export class TemporalConv extends tfl.layers.Layer {
     this.seed = checkNumber('TemporalConv seed', args.seed ?? 0);
   }
 
-  /** The tap geometry this layer applies (kernel `[k, 1]`, dilation `[d, 1]`, no frequency padding). */
+  /** The tap geometry this layer applies (kernel `[k, 1]`, dilation `[d, 1]`, no frequency padding). @internal */
   geometry(): TapGeometry {
     return {
       kernel: [this.kernelSize, 1],
