@@ -9,6 +9,7 @@ export default defineConfig({
     'quantize/index': 'src/quantize/index.ts',
     'streaming/index': 'src/streaming/index.ts',
     'data/index': 'src/data/index.ts',
+    'train/index': 'src/train/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
