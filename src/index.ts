@@ -10,3 +10,4 @@ export { KwsError, type KwsErrorCode, WavDecodeError } from './errors.js';
 export * from './features/index.js';
 export * from './models/index.js';
 export { createRng, Rng, type RngState } from './random.js';
+export * from './streaming/index.js';

@@ -1,9 +1,38 @@
 /**
- * `kws-kit/streaming`: `StreamingKWS`, keyword events from audio pushed in chunks of any size.
- * Not built yet: this entry point exists so that the package's export map is stable. The
- * streaming *feature* extractor it will build on is `StreamingFeatureExtractor` in
- * `kws-kit/features`.
+ * `kws-kit/streaming`: keyword spotting on live audio. {@link StreamingKWS} takes chunks of any
+ * size and sample rate and emits keyword events; its parts are exported for offline evaluation
+ * and custom pipelines: the frame ring buffer, the posterior smoother and the keyword detector
+ * (pure logic on probability sequences), and the window inference mode.
  *
  * @packageDocumentation
  */
-export {};
+export { KwsError, type KwsErrorCode } from '../errors.js';
+export {
+  DEFAULT_REFRACTORY_MS,
+  DEFAULT_THRESHOLD,
+  type Detection,
+  type DetectorConfig,
+  type DetectorOptions,
+  detectKeywords,
+  FILLER_LABELS,
+  KeywordDetector,
+  resolveDetectorOptions,
+  SILENCE_LABEL,
+  type TimedScores,
+  UNKNOWN_LABEL,
+} from './detector.js';
+export type { InferenceMode, Posterior } from './inference-mode.js';
+export { describeModel, type ModelGeometry } from './model-input.js';
+export { FrameRingBuffer } from './ring-buffer.js';
+export { PosteriorSmoother, smoothPosteriors } from './smoothing.js';
+export {
+  DEFAULT_HOP_MS,
+  DEFAULT_SMOOTHING_MS,
+  DEFAULT_WINDOW_FRAMES,
+  type DetectionListener,
+  StreamingKWS,
+  type StreamingKwsConfig,
+  type StreamingKwsOptions,
+  type StreamingMode,
+} from './streaming-kws.js';
+export { DEFAULT_MAX_BATCH, WindowMode, type WindowModeOptions } from './window-mode.js';

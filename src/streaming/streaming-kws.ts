@@ -1,0 +1,476 @@
+/**
+ * `StreamingKWS`: keyword events from audio pushed in chunks of any size and sample rate.
+ *
+ * Pipeline per chunk: resample to the front end's rate ({@link Resampler}, stateful) → log-mel
+ * frames ({@link StreamingFeatureExtractor}, `center: false`, bit-identical to the offline front
+ * end) → an inference mode (`window`: the model on the last `windowMs` of features every
+ * `hopMs`) → moving average of the probabilities over `smoothingMs` → per-label thresholds and a
+ * refractory period → {@link Detection} events.
+ *
+ * @packageDocumentation
+ */
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { KwsError } from '../errors.js';
+import {
+  Resampler,
+  resolveFrontEnd,
+  type Spectrogram,
+  StreamingFeatureExtractor,
+  type StreamingFeatureOptions,
+} from '../features/index.js';
+import { checkChoice, checkNumber, checkOptions, checkSampleRate, checkSignal } from '../validate.js';
+import { type Detection, type DetectorConfig, type DetectorOptions, KeywordDetector } from './detector.js';
+import type { InferenceMode } from './inference-mode.js';
+import { describeModel } from './model-input.js';
+import { PosteriorSmoother } from './smoothing.js';
+import { WindowMode } from './window-mode.js';
+
+/** How the model is run on the stream. Only `'window'` exists so far. */
+export type StreamingMode = 'window' | 'stateful';
+
+/** Receives each detection as it happens. */
+export type DetectionListener = (detection: Detection) => void;
+
+/** Default time between two model runs, in ms. */
+export const DEFAULT_HOP_MS = 100;
+/** Default span of the posterior moving average, in ms (3 hops of 100 ms). */
+export const DEFAULT_SMOOTHING_MS = 300;
+/**
+ * Frames per window for models whose time axis is variable: 101, what a 1 s training clip gives
+ * with the centred default front end (1030 ms of audio with `center: false` frames).
+ */
+export const DEFAULT_WINDOW_FRAMES = 101;
+
+/** Options of {@link StreamingKWS.create}. */
+export interface StreamingKwsOptions extends Omit<DetectorOptions, 'labels'> {
+  /**
+   * The classifier: log-mel windows `[batch, frames, mels]` (or `[batch, frames, mels, 1]`) →
+   * `[batch, classes]` logits, e.g. from `bcResNet` or `crnn` in `kws-kit/models`. It stays
+   * the caller's: {@link StreamingKWS.dispose} does not dispose it. Give this or `pretrained`.
+   */
+  model?: LayersModel;
+  /** Name of a pretrained model. None ships yet: any name throws `NOT_FOUND`. */
+  pretrained?: string;
+  /** Class names in the model's output order. Required with `model`. */
+  labels?: readonly string[];
+  /** `'window'` (default). `'stateful'` is not available yet and throws `INVALID_ARGUMENT`. */
+  mode?: StreamingMode;
+  /**
+   * Time between two model runs in ms: a positive multiple of the front end's hop (10 ms by
+   * default). Default 100.
+   */
+  hopMs?: number;
+  /**
+   * Audio the model sees per run, in ms. The window holds the `1 + ⌊(windowMs·sr/1000 − nFft) / hop⌋`
+   * complete frames inside it (98 for 1000 ms, 101 for 1030 ms with the default front end). A
+   * model with a fixed number of input frames T needs windowFrames ≤ T; when shorter, frames of
+   * digital silence (`ln(eps)`) are put before the window. Default: the model's T frames
+   * (`(T − 1)·10 + 30` ms, 1030 ms for T = 101), or 1030 ms (101 frames) for a model that takes
+   * any number of frames. 101 complete frames carry the same 101 frame positions as the centred
+   * 1 s training clips, without invented padding.
+   */
+  windowMs?: number;
+  /**
+   * Span of the moving average of the class probabilities, in ms ≥ 0; it averages
+   * `max(1, round(smoothingMs / hopMs))` consecutive runs (fewer at the start of a stream).
+   * Default 300.
+   */
+  smoothingMs?: number;
+  /** `'logits'` (default: softmax is applied) or `'probabilities'` (model ends in a softmax). */
+  modelOutput?: 'logits' | 'probabilities';
+  /** Windows per `predict` call when one push completes several, in [1, 256]. Default 16. */
+  maxBatch?: number;
+  /**
+   * Front end the model was trained with (frames are always `center: false`). Default
+   * `DEFAULT_FRONT_END`: 16 kHz, 40 mels, 30 ms windows every 10 ms, ln(x + 1e-6).
+   */
+  frontEnd?: Omit<StreamingFeatureOptions, 'output'>;
+  /** Called with every detection, before the listeners added with {@link StreamingKWS.on}. */
+  onDetection?: DetectionListener;
+}
+
+/** The resolved settings of a {@link StreamingKWS}. */
+export interface StreamingKwsConfig extends DetectorConfig {
+  mode: StreamingMode;
+  /** Rate the model's features are computed at, in Hz (input at other rates is resampled). */
+  sampleRate: number;
+  hopMs: number;
+  /** Feature frames between two model runs. */
+  hopFrames: number;
+  windowMs: number;
+  /** Feature frames of audio per model run. */
+  windowFrames: number;
+  /** Frames per example given to the model (windowFrames plus silence padding, if any). */
+  inputFrames: number;
+  smoothingMs: number;
+  /** Model runs averaged by the smoother. */
+  smoothingHops: number;
+}
+
+const EMPTY = new Float32Array(0);
+
+function isFunction(value: unknown): value is DetectionListener {
+  return typeof value === 'function';
+}
+
+/**
+ * Streaming keyword spotter. Push audio as it arrives; get the keywords each chunk completes.
+ *
+ * Semantics (window mode, default options):
+ * - The model runs on the last `windowMs` of features (1030 ms = 101 frames for a 101-frame
+ *   model) every `hopMs` (100 ms). The first run is when the first full window has arrived; the
+ *   run whose window ends at time t (ms from the start of the stream) gives
+ *   `softmax(model(x))`, x being the frames of `logMelSpectrogram(audio, { center: false })`
+ *   that end by t, whatever the chunking.
+ * - Its probabilities are averaged with those of the previous runs over `smoothingMs` (300 ms
+ *   = 3 runs); a reported label fires when its average reaches its threshold (0.8) and its
+ *   refractory period (1000 ms) has passed. The detection's `timeMs` is the end t of the window
+ *   that fired and its `score` the average that crossed.
+ * - Every result depends only on the audio, not on how it was cut into chunks.
+ * - Memory is bounded: `windowMs` of features, fewer than `nFft` samples of pending audio and the
+ *   resampler's filter history, whatever is pushed.
+ *
+ * Runs on whatever tfjs backend is active (it never calls `setBackend`).
+ *
+ * @example
+ * ```ts
+ * const kws = await StreamingKWS.create({ model, labels: ['_silence_', '_unknown_', 'yes', 'no'] });
+ * kws.on('detection', (d) => console.log(`${d.label} at ${d.timeMs} ms (${d.score.toFixed(2)})`));
+ * for await (const chunk of microphone) await kws.push(chunk, 48000);
+ * await kws.flush();
+ * kws.dispose();
+ * ```
+ */
+export class StreamingKWS {
+  /** The resolved settings. */
+  readonly config: Readonly<StreamingKwsConfig>;
+  private readonly extractor: StreamingFeatureExtractor;
+  private readonly mode: InferenceMode;
+  private readonly smoother: PosteriorSmoother;
+  private readonly detector: KeywordDetector;
+  private readonly nFft: number;
+  private readonly hopLength: number;
+  private readonly listeners: DetectionListener[] = [];
+  private readonly onDetection: DetectionListener | undefined;
+  /** Rate of the current stream's input, fixed by its first push (null: no stream yet). */
+  private streamRate: number | null = null;
+  private resampler: Resampler | null = null;
+  /** Inference steps run one at a time, in push order. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Bumped by reset/dispose: queued work of an older stream is dropped. */
+  private generation = 0;
+  private isDisposed = false;
+
+  private constructor(
+    config: StreamingKwsConfig,
+    extractor: StreamingFeatureExtractor,
+    mode: InferenceMode,
+    detector: KeywordDetector,
+    onDetection: DetectionListener | undefined,
+  ) {
+    this.config = Object.freeze(config);
+    this.extractor = extractor;
+    this.mode = mode;
+    this.detector = detector;
+    this.smoother = new PosteriorSmoother(config.labels.length, config.smoothingHops);
+    this.nFft = extractor.frameLength;
+    this.hopLength = extractor.hopLength;
+    this.onDetection = onDetection;
+  }
+
+  /**
+   * Builds a streaming spotter around a model (see {@link StreamingKwsOptions} for every option
+   * and its default). Async so that pretrained models can be loaded by name in a later release.
+   *
+   * @throws KwsError `INVALID_ARGUMENT` for a bad or missing option (including `mode: 'stateful'`,
+   *   not available yet, and `hopMs` that is not a multiple of the front end's hop), `NOT_FOUND`
+   *   for a `pretrained` name (none ship yet) or a keyword / threshold key that is not a label,
+   *   `MODEL_INVALID` for a model that does not map `[batch, frames, mels]` to `[batch, classes]`,
+   *   `SHAPE_MISMATCH` when the labels, mel bands or window do not fit the model.
+   */
+  static async create(options: StreamingKwsOptions): Promise<StreamingKWS> {
+    const o = checkOptions('options', options);
+    const mode = checkChoice('mode', o.mode ?? 'window', ['window', 'stateful'] as StreamingMode[]);
+    if (mode === 'stateful') {
+      throw new KwsError(
+        'INVALID_ARGUMENT',
+        "mode 'stateful' is not available yet; use mode 'window' (the default)",
+      );
+    }
+    if (o.model !== undefined && o.pretrained !== undefined) {
+      throw new KwsError('INVALID_ARGUMENT', 'give either model or pretrained, not both');
+    }
+    if (o.pretrained !== undefined) {
+      if (typeof o.pretrained !== 'string') {
+        throw new KwsError('INVALID_ARGUMENT', 'pretrained must be the name of a pretrained model');
+      }
+      throw new KwsError(
+        'NOT_FOUND',
+        `no pretrained model ${JSON.stringify(o.pretrained)}: no pretrained models are shipped yet; pass model`,
+      );
+    }
+    if (o.model === undefined) {
+      throw new KwsError('INVALID_ARGUMENT', 'model is required (a tfjs-layers LayersModel)');
+    }
+    const geometry = describeModel(o.model);
+    if (o.labels === undefined) {
+      throw new KwsError('INVALID_ARGUMENT', 'labels is required: the class names in the model output order');
+    }
+    const detector = new KeywordDetector({
+      labels: o.labels,
+      keywords: o.keywords,
+      threshold: o.threshold,
+      refractoryMs: o.refractoryMs,
+      reportFiller: o.reportFiller,
+    });
+    if (detector.config.labels.length !== geometry.classes) {
+      throw new KwsError(
+        'SHAPE_MISMATCH',
+        `labels has ${detector.config.labels.length} names but the model outputs ${geometry.classes} classes`,
+      );
+    }
+    const frontEndOptions = checkOptions('frontEnd', o.frontEnd);
+    const frontEnd = resolveFrontEnd({ ...frontEndOptions, center: false });
+    const extractor = new StreamingFeatureExtractor({ ...frontEndOptions, output: 'log-mel' });
+    if (extractor.bins !== geometry.bins) {
+      throw new KwsError(
+        'SHAPE_MISMATCH',
+        `the front end makes ${extractor.bins} mel bands per frame; the model takes ${geometry.bins}`,
+      );
+    }
+    const sampleRate = frontEnd.sampleRate;
+    const { frameLength: nFft, hopLength } = extractor;
+    const frontHopMs = (1000 * hopLength) / sampleRate;
+
+    const hopMs = checkNumber('hopMs', o.hopMs ?? DEFAULT_HOP_MS, 0, Number.POSITIVE_INFINITY, true);
+    const hopRatio = hopMs / frontHopMs;
+    const hopFrames = Math.round(hopRatio);
+    if (hopFrames < 1 || Math.abs(hopRatio - hopFrames) > 1e-9 * Math.max(1, hopRatio)) {
+      throw new KwsError(
+        'INVALID_ARGUMENT',
+        `hopMs must be a positive multiple of the front end's hop (${frontHopMs} ms); got ${hopMs}`,
+      );
+    }
+
+    const msOfFrames = (frames: number): number => (1000 * ((frames - 1) * hopLength + nFft)) / sampleRate;
+    const frameMs = (1000 * nFft) / sampleRate;
+    const windowMs =
+      o.windowMs === undefined
+        ? msOfFrames(geometry.frames ?? DEFAULT_WINDOW_FRAMES)
+        : checkNumber('windowMs', o.windowMs, frameMs);
+    // The tolerance absorbs the rounding of ms ↔ samples (1030 ms must give 101 frames exactly).
+    const windowFrames = 1 + Math.floor(((windowMs * sampleRate) / 1000 - nFft) / hopLength + 1e-9);
+
+    const smoothingMs = checkNumber('smoothingMs', o.smoothingMs ?? DEFAULT_SMOOTHING_MS, 0);
+    const smoothingHops = Math.max(1, Math.round(smoothingMs / hopMs));
+    if (o.onDetection !== undefined && !isFunction(o.onDetection)) {
+      throw new KwsError('INVALID_ARGUMENT', 'onDetection must be a function (detection) => void');
+    }
+
+    const windowMode = new WindowMode({
+      model: o.model,
+      windowFrames,
+      hopFrames,
+      padValue: Math.log(frontEnd.eps),
+      modelOutput: o.modelOutput,
+      maxBatch: o.maxBatch,
+    });
+    const config: StreamingKwsConfig = {
+      ...detector.config,
+      mode,
+      sampleRate,
+      hopMs,
+      hopFrames,
+      windowMs,
+      windowFrames,
+      inputFrames: windowMode.inputFrames,
+      smoothingMs,
+      smoothingHops,
+    };
+    return new StreamingKWS(config, extractor, windowMode, detector, o.onDetection);
+  }
+
+  /** Whether {@link StreamingKWS.dispose} has been called. */
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /** Feature frames held for the next model runs (at most `config.windowFrames`). */
+  get bufferedFrames(): number {
+    return this.isDisposed ? 0 : this.mode.bufferedFrames;
+  }
+
+  /**
+   * Adds a listener called with every detection, in order, after the `onDetection` option.
+   * If a listener throws, the other listeners still run and the `push`/`flush` that produced
+   * the detection rejects with the first error.
+   *
+   * @throws KwsError `INVALID_ARGUMENT` for an event other than `'detection'` or a listener that is
+   *   not a function, `DISPOSED` after {@link StreamingKWS.dispose}.
+   */
+  on(event: 'detection', listener: DetectionListener): this {
+    this.checkAlive();
+    checkChoice('event', event, ['detection']);
+    if (!isFunction(listener)) throw new KwsError('INVALID_ARGUMENT', 'listener must be a function');
+    this.listeners.push(listener);
+    return this;
+  }
+
+  /** Removes a listener added with {@link StreamingKWS.on} (its last registration); no-op if absent. */
+  off(event: 'detection', listener: DetectionListener): this {
+    checkChoice('event', event, ['detection']);
+    const i = this.listeners.lastIndexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+    return this;
+  }
+
+  /**
+   * Feeds one chunk of mono audio and resolves with the detections it completed (also sent to
+   * the listeners). The audio is consumed when `push` is called (the caller may reuse `chunk`
+   * at once); model runs are queued and happen in push order, so pushes need not be awaited one
+   * by one (but unawaited pushes queue their features, which then take memory).
+   *
+   * @param chunk samples (any length, including 0), finite.
+   * @param sampleRate rate of `chunk` in Hz, a positive integer. Default: the rate of the current
+   *   stream (set by its first push), or the front end's 16 kHz for the first push. Audio at
+   *   another rate than the front end's is resampled (band-limited, stateful across chunks).
+   * @throws KwsError `DISPOSED` after dispose; `NON_FINITE_INPUT` for NaN/±Infinity samples and
+   *   `INVALID_ARGUMENT` for a non-Float32Array (nothing of the chunk is consumed);
+   *   `INVALID_SAMPLE_RATE` for a bad rate or one that differs from the stream's (call
+   *   {@link StreamingKWS.reset} or {@link StreamingKWS.flush} to start a stream at another rate).
+   */
+  async push(chunk: Float32Array, sampleRate?: number): Promise<Detection[]> {
+    this.checkAlive();
+    checkSignal('chunk', chunk, true);
+    const rate = this.checkRate(sampleRate);
+    if (this.streamRate === null) {
+      this.resampler = rate === this.config.sampleRate ? null : new Resampler(rate, this.config.sampleRate);
+      this.streamRate = rate;
+    }
+    const audio = this.resampler === null ? chunk : this.resampler.process(chunk);
+    return this.enqueue(this.extractor.push(audio), false);
+  }
+
+  /**
+   * Ends the stream: runs the audio the resampler still holds (its last outputs, as if silence
+   * followed), resolves with the detections that completes, then starts a new stream (the next
+   * push is at t = 0 and may use another sample rate). Audio that does not fill a whole hop
+   * after the last full window is not run.
+   *
+   * @throws KwsError `DISPOSED` after dispose.
+   */
+  async flush(): Promise<Detection[]> {
+    this.checkAlive();
+    const tail = this.resampler === null ? EMPTY : this.resampler.flush();
+    const frames = this.extractor.push(tail);
+    // Audio pushed after this call belongs to the next stream: its front end starts afresh now,
+    // the model state once the queued runs of this stream are done.
+    this.extractor.reset();
+    this.resampler = null;
+    this.streamRate = null;
+    return this.enqueue(frames, true);
+  }
+
+  /**
+   * Forgets the current stream at once (queued runs of it are dropped and their pushes resolve
+   * with no detections): the next push is the start of a new stream at t = 0.
+   *
+   * @throws KwsError `DISPOSED` after dispose.
+   */
+  reset(): void {
+    this.checkAlive();
+    this.generation++;
+    this.extractor.reset();
+    this.resampler = null;
+    this.streamRate = null;
+    this.resetModelState();
+  }
+
+  /**
+   * Releases the spotter: pending runs are dropped, listeners removed; a later push, flush, reset
+   * or on throws `DISPOSED`. Idempotent. The model passed to {@link StreamingKWS.create} is not disposed.
+   */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    this.generation++;
+    this.mode.dispose();
+    this.listeners.length = 0;
+    this.resampler = null;
+  }
+
+  private checkAlive(): void {
+    if (this.isDisposed) {
+      throw new KwsError('DISPOSED', 'this StreamingKWS was disposed; create a new one');
+    }
+  }
+
+  private checkRate(sampleRate: number | undefined): number {
+    if (sampleRate === undefined) return this.streamRate ?? this.config.sampleRate;
+    const rate = checkSampleRate('sampleRate', sampleRate);
+    if (!Number.isSafeInteger(rate)) {
+      throw new KwsError('INVALID_SAMPLE_RATE', `sampleRate must be a whole number of Hz; got ${rate}`);
+    }
+    if (this.streamRate !== null && rate !== this.streamRate) {
+      throw new KwsError(
+        'INVALID_SAMPLE_RATE',
+        `sampleRate ${rate} differs from this stream's ${this.streamRate} Hz; ` +
+          'call reset() or flush() before pushing audio at another rate',
+      );
+    }
+    return rate;
+  }
+
+  private resetModelState(): void {
+    this.mode.reset();
+    this.smoother.reset();
+    this.detector.reset();
+  }
+
+  /** Queues the model runs for `frames`; resolves with their detections. */
+  private enqueue(frames: Spectrogram, endOfStream: boolean): Promise<Detection[]> {
+    const generation = this.generation;
+    const run = async (): Promise<Detection[]> => {
+      if (generation !== this.generation) return [];
+      const detections: Detection[] = [];
+      try {
+        const posteriors = await this.mode.step(frames);
+        if (generation !== this.generation) return [];
+        for (const { endFrame, scores } of posteriors) {
+          const smoothed = this.smoother.push(scores);
+          detections.push(...this.detector.step(this.timeOfFrameEnd(endFrame), smoothed));
+        }
+      } finally {
+        // The stream ends even if its last run failed; a reset() meanwhile already cleared it.
+        if (endOfStream && generation === this.generation) this.resetModelState();
+      }
+      this.emit(detections);
+      return detections;
+    };
+    const result = this.tail.then(run);
+    // A failed run must not stop the runs queued after it.
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Time in ms from the stream start at which frame `endFrame − 1` ends. */
+  private timeOfFrameEnd(endFrame: number): number {
+    return (1000 * ((endFrame - 1) * this.hopLength + this.nFft)) / this.config.sampleRate;
+  }
+
+  private emit(detections: Detection[]): void {
+    let failure: { error: unknown } | undefined;
+    const listeners =
+      this.onDetection === undefined ? [...this.listeners] : [this.onDetection, ...this.listeners];
+    for (const detection of detections) {
+      for (const listener of listeners) {
+        try {
+          listener(detection);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    }
+    if (failure !== undefined) throw failure.error;
+  }
+}
