@@ -11,3 +11,4 @@ export * from './features/index.js';
 export * from './models/index.js';
 export { createRng, Rng, type RngState } from './random.js';
 export * from './streaming/index.js';
+export * from './distill/index.js';
