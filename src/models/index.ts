@@ -26,6 +26,15 @@ export {
   withAttentionOutput,
 } from './crnn.js';
 export {
+  type CompileCrnnOptions,
+  type CrnnRuntime,
+  type CrnnState,
+  type CrnnStateOptions,
+  type CrnnStepResult,
+  type CrnnStreamMode,
+  compileCrnn,
+} from './crnn-runtime.js';
+export {
   DEFAULT_SHARD_BYTES,
   type LoadModelOptions,
   loadArtifacts,
