@@ -12,3 +12,4 @@ export * from './models/index.js';
 export { createRng, Rng, type RngState } from './random.js';
 export * from './streaming/index.js';
 export * from './distill/index.js';
+export * from './quantize/index.js';
