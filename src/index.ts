@@ -6,10 +6,11 @@
  *
  * @packageDocumentation
  */
+
+export * from './distill/index.js';
 export { KwsError, type KwsErrorCode, WavDecodeError } from './errors.js';
 export * from './features/index.js';
 export * from './models/index.js';
+export * from './quantize/index.js';
 export { createRng, Rng, type RngState } from './random.js';
 export * from './streaming/index.js';
-export * from './distill/index.js';
-export * from './quantize/index.js';
