@@ -10,6 +10,7 @@ export default defineConfig({
     'streaming/index': 'src/streaming/index.ts',
     'data/index': 'src/data/index.ts',
     'train/index': 'src/train/index.ts',
+    'cli/bin': 'src/cli/bin.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

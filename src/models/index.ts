@@ -57,6 +57,7 @@ export { KWS_LAYER_CLASSES, registerKwsLayers } from './layers/register.js';
 export { SpectralConv, type SpectralConvArgs } from './layers/spectral-conv.js';
 export { SubSpectralNorm, type SubSpectralNormArgs } from './layers/sub-spectral-norm.js';
 export { TemporalConv, type TemporalConvArgs } from './layers/temporal-conv.js';
+export { type KwsModelMetadata, kwsMetadata, readKwsMetadata } from './metadata.js';
 export {
   formatProfile,
   type LayerProfile,

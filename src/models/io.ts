@@ -43,6 +43,11 @@ export interface SaveModelOptions {
    * tfjs-converter. Default {@link DEFAULT_SHARD_BYTES} (4 MiB).
    */
   shardBytes?: number;
+  /**
+   * JSON-serialisable facts stored as `userDefinedMetadata` in `model.json` (stock loaders keep
+   * it); kws-kit's own record is built by {@link kwsMetadata}. Only used by {@link saveModel}.
+   */
+  metadata?: Record<string, unknown>;
 }
 
 /** One file written by {@link saveArtifacts}. */
@@ -524,7 +529,17 @@ export async function saveModel(
   // Checked before serialising so a bad argument fails fast.
   resolveShardBytes(options);
   checkLocation('dir', dir);
-  return saveArtifacts(await modelToArtifacts(model), dir, options);
+  const artifacts = await modelToArtifacts(model);
+  if (options?.metadata !== undefined) {
+    if (options.metadata === null || typeof options.metadata !== 'object') {
+      throw new KwsError('INVALID_ARGUMENT', 'metadata must be a JSON-serialisable object');
+    }
+    artifacts.userDefinedMetadata = {
+      ...(artifacts.userDefinedMetadata ?? {}),
+      ...(options.metadata as Record<string, object>),
+    };
+  }
+  return saveArtifacts(artifacts, dir, options);
 }
 
 /** Resolves a folder or a model.json path to the model.json file; NOT_FOUND if absent. */
