@@ -7,6 +7,9 @@
  * - attention over time: {@link attentionKdLoss} (with {@link resampleAttention});
  * - intermediate features: {@link hintLoss} with a learned {@link createHintProjection} (FitNets).
  *
+ * - the whole procedure: {@link distill} trains a student against a frozen teacher with the
+ *   training loop.
+ *
  * Teacher outputs are constants: compute them outside the gradient tape and give the optimizer
  * only the student's variables (plus any hint projections).
  *
@@ -27,6 +30,14 @@ export {
   type SoftCrossEntropyOptions,
   softCrossEntropy,
 } from './cross-entropy.js';
+export {
+  DISTILL_LOSSES,
+  type DistillLossContext,
+  type DistillLossFn,
+  type DistillLossName,
+  type DistillOptions,
+  distill,
+} from './distill.js';
 export {
   createHintProjection,
   type HintProjection,

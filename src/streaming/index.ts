@@ -2,11 +2,16 @@
  * `kws-kit/streaming`: keyword spotting on live audio. {@link StreamingKWS} takes chunks of any
  * size and sample rate and emits keyword events; its parts are exported for offline evaluation
  * and custom pipelines: the frame ring buffer, the posterior smoother and the keyword detector
- * (pure logic on probability sequences), and the window inference mode.
+ * (pure logic on probability sequences), and the window and stateful (CRNN) inference modes.
  *
  * @packageDocumentation
  */
 export { KwsError, type KwsErrorCode } from '../errors.js';
+export {
+  CrnnStatefulMode,
+  type CrnnStatefulModeOptions,
+  compileStatefulCrnn,
+} from './crnn-stateful-mode.js';
 export {
   DEFAULT_REFRACTORY_MS,
   DEFAULT_THRESHOLD,

@@ -19,13 +19,18 @@ import {
   type StreamingFeatureOptions,
 } from '../features/index.js';
 import { checkChoice, checkNumber, checkOptions, checkSampleRate, checkSignal } from '../validate.js';
+import { CrnnStatefulMode, compileStatefulCrnn } from './crnn-stateful-mode.js';
 import { type Detection, type DetectorConfig, type DetectorOptions, KeywordDetector } from './detector.js';
 import type { InferenceMode } from './inference-mode.js';
 import { describeModel } from './model-input.js';
 import { PosteriorSmoother } from './smoothing.js';
 import { WindowMode } from './window-mode.js';
 
-/** How the model is run on the stream. Only `'window'` exists so far. */
+/**
+ * How the model is run on the stream: `'window'` re-runs the model on the last window every hop
+ * (any model); `'stateful'` carries a kws-kit CRNN's GRU state from hop to hop
+ * ({@link CrnnStatefulMode}).
+ */
 export type StreamingMode = 'window' | 'stateful';
 
 /** Receives each detection as it happens. */
@@ -53,11 +58,19 @@ export interface StreamingKwsOptions extends Omit<DetectorOptions, 'labels'> {
   pretrained?: string;
   /** Class names in the model's output order. Required with `model`. */
   labels?: readonly string[];
-  /** `'window'` (default). `'stateful'` is not available yet and throws `INVALID_ARGUMENT`. */
+  /**
+   * `'window'` (default): the model on the last `windowMs` every `hopMs`, equal to the offline
+   * model on each window. `'stateful'`: kws-kit CRNNs only (compiled to plain TypeScript, no
+   * tensors); the GRU state is carried over the whole stream, the conv runs on new frames only,
+   * and attention pools the GRU outputs of the last `windowMs` (see {@link CrnnStatefulMode} for
+   * exactly what each posterior is). Other models (BC-ResNet) throw `INVALID_ARGUMENT`: their
+   * stateful streaming needs `toStreaming`, which comes later.
+   */
   mode?: StreamingMode;
   /**
    * Time between two model runs in ms: a positive multiple of the front end's hop (10 ms by
-   * default). Default 100.
+   * default); in mode `'stateful'` a multiple of the CRNN's conv time stride (8 frames = 80 ms
+   * for the default CRNN). Default 100 (`'window'`), one conv stride (`'stateful'`).
    */
   hopMs?: number;
   /**
@@ -127,6 +140,10 @@ function isFunction(value: unknown): value is DetectionListener {
  *   refractory period (1000 ms) has passed. The detection's `timeMs` is the end t of the window
  *   that fired and its `score` the average that crossed.
  * - Every result depends only on the audio, not on how it was cut into chunks.
+ * - Mode `'stateful'` (kws-kit CRNNs) differs only in the posteriors: one every conv stride
+ *   (80 ms) by default, the first when the first window's conv steps are complete (1020 ms for
+ *   the default CRNN; it equals the offline model on that window), the later ones from the GRU
+ *   state carried since the start of the stream (see {@link CrnnStatefulMode}).
  * - Memory is bounded: `windowMs` of features, fewer than `nFft` samples of pending audio and the
  *   resampler's filter history, whatever is pushed.
  *
@@ -182,8 +199,9 @@ export class StreamingKWS {
    * Builds a streaming spotter around a model (see {@link StreamingKwsOptions} for every option
    * and its default). Async so that pretrained models can be loaded by name in a later release.
    *
-   * @throws KwsError `INVALID_ARGUMENT` for a bad or missing option (including `mode: 'stateful'`,
-   *   not available yet, and `hopMs` that is not a multiple of the front end's hop), `NOT_FOUND`
+   * @throws KwsError `INVALID_ARGUMENT` for a bad or missing option (including `mode: 'stateful'`
+   *   with a model that is not a unidirectional kws-kit CRNN, and `hopMs` that is not a multiple
+   *   of the front end's hop, or in `'stateful'` mode of the CRNN's conv stride), `NOT_FOUND`
    *   for a `pretrained` name (none ship yet) or a keyword / threshold key that is not a label,
    *   `MODEL_INVALID` for a model that does not map `[batch, frames, mels]` to `[batch, classes]`,
    *   `SHAPE_MISMATCH` when the labels, mel bands or window do not fit the model.
@@ -191,12 +209,6 @@ export class StreamingKWS {
   static async create(options: StreamingKwsOptions): Promise<StreamingKWS> {
     const o = checkOptions('options', options);
     const mode = checkChoice('mode', o.mode ?? 'window', ['window', 'stateful'] as StreamingMode[]);
-    if (mode === 'stateful') {
-      throw new KwsError(
-        'INVALID_ARGUMENT',
-        "mode 'stateful' is not available yet; use mode 'window' (the default)",
-      );
-    }
     if (o.model !== undefined && o.pretrained !== undefined) {
       throw new KwsError('INVALID_ARGUMENT', 'give either model or pretrained, not both');
     }
@@ -241,8 +253,16 @@ export class StreamingKWS {
     const sampleRate = frontEnd.sampleRate;
     const { frameLength: nFft, hopLength } = extractor;
     const frontHopMs = (1000 * hopLength) / sampleRate;
+    const runtime = mode === 'stateful' ? compileStatefulCrnn(o.model) : null;
+    if (runtime !== null && o.modelOutput === 'probabilities') {
+      throw new KwsError(
+        'INVALID_ARGUMENT',
+        "modelOutput 'probabilities' does not apply to mode 'stateful': a kws-kit CRNN outputs logits",
+      );
+    }
 
-    const hopMs = checkNumber('hopMs', o.hopMs ?? DEFAULT_HOP_MS, 0, Number.POSITIVE_INFINITY, true);
+    const defaultHopMs = runtime === null ? DEFAULT_HOP_MS : runtime.stride[0] * frontHopMs;
+    const hopMs = checkNumber('hopMs', o.hopMs ?? defaultHopMs, 0, Number.POSITIVE_INFINITY, true);
     const hopRatio = hopMs / frontHopMs;
     const hopFrames = Math.round(hopRatio);
     if (hopFrames < 1 || Math.abs(hopRatio - hopFrames) > 1e-9 * Math.max(1, hopRatio)) {
@@ -267,14 +287,26 @@ export class StreamingKWS {
       throw new KwsError('INVALID_ARGUMENT', 'onDetection must be a function (detection) => void');
     }
 
-    const windowMode = new WindowMode({
-      model: o.model,
-      windowFrames,
-      hopFrames,
-      padValue: Math.log(frontEnd.eps),
-      modelOutput: o.modelOutput,
-      maxBatch: o.maxBatch,
-    });
+    let inference: WindowMode | CrnnStatefulMode;
+    if (runtime === null) {
+      inference = new WindowMode({
+        model: o.model,
+        windowFrames,
+        hopFrames,
+        padValue: Math.log(frontEnd.eps),
+        modelOutput: o.modelOutput,
+        maxBatch: o.maxBatch,
+      });
+    } else {
+      if (hopFrames % runtime.stride[0] !== 0) {
+        throw new KwsError(
+          'INVALID_ARGUMENT',
+          `in mode 'stateful', hopMs must be a multiple of the CRNN's conv time stride ` +
+            `(${runtime.stride[0]} frames = ${runtime.stride[0] * frontHopMs} ms); got ${hopMs}`,
+        );
+      }
+      inference = new CrnnStatefulMode({ runtime, windowFrames, hopFrames });
+    }
     const config: StreamingKwsConfig = {
       ...detector.config,
       mode,
@@ -283,11 +315,11 @@ export class StreamingKWS {
       hopFrames,
       windowMs,
       windowFrames,
-      inputFrames: windowMode.inputFrames,
+      inputFrames: inference instanceof WindowMode ? inference.inputFrames : inference.windowFrames,
       smoothingMs,
       smoothingHops,
     };
-    return new StreamingKWS(config, extractor, windowMode, detector, o.onDetection);
+    return new StreamingKWS(config, extractor, inference, detector, o.onDetection);
   }
 
   /** Whether {@link StreamingKWS.dispose} has been called. */

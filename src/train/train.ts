@@ -199,6 +199,70 @@ export interface TrainResult {
   seconds: number;
 }
 
+/**
+ * One (micro-)batch as {@link TrainHooks.prepareBatch} sees it, before the gradient tape starts.
+ */
+export interface TrainBatchContext {
+  /** The (possibly augmented) features, `size · frames · bins` values. */
+  features: Float32Array;
+  /** The same features as the model's input tensor (owned by the loop; do not dispose). */
+  inputs: tf.Tensor;
+  /** Which examples of the training split these are (`size` entries). */
+  indices: Int32Array;
+  /** Their class indices (`size` entries). */
+  labels: Int32Array;
+  /** Number of examples. */
+  size: number;
+}
+
+/** What {@link TrainHooks.lossFn} gets, inside the gradient tape. */
+export interface TrainLossContext<E> extends TrainBatchContext {
+  /** The model's outputs in training mode (from {@link TrainHooks.forward} if given); `[0]` is the logits. */
+  outputs: tf.Tensor[];
+  /** `outputs[0]`: logits `[size, classes]`. */
+  logits: tf.Tensor;
+  /** What {@link TrainHooks.prepareBatch} returned for this batch (undefined without it). */
+  extra: E | undefined;
+  /** Per-class loss weights resolved from `options.classWeights`, if set. */
+  classWeights: readonly number[] | undefined;
+  /** Always true: the loss is computed for an optimisation step. */
+  training: true;
+}
+
+/**
+ * Advanced extension points of {@link train}, used by kws-kit's distillation (`distill`); most
+ * callers never need them. Everything else (shuffling, augmentation, schedule, optimizer,
+ * micro-batching, validation, checkpoints, resume, callbacks) stays the loop's.
+ *
+ * @typeParam E - what `prepareBatch` returns (e.g. a teacher's logits for the batch).
+ */
+export interface TrainHooks<E = unknown> {
+  /**
+   * Called for every (micro-)batch **outside** the gradient tape, e.g. to run a frozen teacher;
+   * nothing computed here receives gradients. Tensors it returns are freed by `disposeBatch`.
+   */
+  prepareBatch?(batch: TrainBatchContext): E;
+  /** Frees what `prepareBatch` returned, once the batch's loss and gradients are computed. */
+  disposeBatch?(extra: E): void;
+  /**
+   * The model's forward pass in training mode, returning `[logits, ...more]` (e.g. a two-output
+   * attention view sharing the model's weights). Default: `[model.apply(inputs, { training: true })]`.
+   */
+  forward?(inputs: tf.Tensor): tf.Tensor[];
+  /**
+   * The training loss of a (micro-)batch: the **mean over its `size` examples** (the loop scales
+   * micro-batch losses by `size / batchSize` so they add up to the batch mean). Default: softmax
+   * cross-entropy on the logits, class-weighted when `classWeights` is set.
+   */
+  lossFn?(ctx: TrainLossContext<E>): tf.Scalar;
+  /**
+   * More variables to optimise with the model's (e.g. hint projections). They get the same
+   * update rule and their optimizer slots are checkpointed; their values are not (save them
+   * yourself if a resumed run needs them).
+   */
+  extraVariables?: readonly tf.Variable[];
+}
+
 const OPTION_KEYS = [
   'train',
   'validation',
@@ -245,6 +309,7 @@ interface Resolved {
   restoreBest: boolean;
   logger: LoggerMode;
   signal: AbortSignal | undefined;
+  hooks: TrainHooks;
 }
 
 function checkSplit(name: string, split: unknown): Split {
@@ -372,6 +437,7 @@ function resolveOptions(options: TrainOptions): Resolved {
     restoreBest: checkBoolean('restoreBest', o.restoreBest ?? true),
     logger: checkChoice<LoggerMode>('logger', o.logger ?? 'auto', ['auto', 'json', 'silent']),
     signal,
+    hooks: {},
   };
 }
 
@@ -523,20 +589,28 @@ async function saveLast(
  *   augment: { timeShiftMs: 100, noise: { clips: data.backgroundNoise } },
  * });
  * ```
+ * @param hooks - advanced: a custom loss, extra per-batch tensors computed outside the tape,
+ *   another forward pass or extra variables (see {@link TrainHooks}); `distill` uses them.
  * @throws {@link KwsError} `INVALID_ARGUMENT` for bad options (epochs < 1, unknown optimizer,
  *   validation labels that differ, waveform augmentation without `split.audio`, …),
  *   `SHAPE_MISMATCH` when the model does not fit the data, `EMPTY_INPUT` for an empty split,
  *   `MODEL_FILE_CORRUPT` for an unreadable checkpoint.
  */
-export async function train(model: tfl.LayersModel, options: TrainOptions): Promise<TrainResult> {
+export async function train<E = unknown>(
+  model: tfl.LayersModel,
+  options: TrainOptions,
+  hooks?: TrainHooks<E>,
+): Promise<TrainResult> {
   const started = performance.now();
   const r = resolveOptions(options);
+  r.hooks = checkHooks(hooks as TrainHooks | undefined);
   const { train: data, batchSize } = r;
   const io: ModelIo = checkModelIo(model, data.frames, data.bins, data.labelNames.length);
   if (tf.getBackend() === 'wasm') registerWasmTrainingKernels();
 
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   if (variables.length === 0) throw new KwsError('INVALID_ARGUMENT', 'model has no trainable weights');
+  variables.push(...(r.hooks.extraVariables ?? []));
   const layers = layerRngs(model);
   const n = data.labels.length;
   const stepsPerEpoch = Math.ceil(n / batchSize);
@@ -602,6 +676,50 @@ export async function train(model: tfl.LayersModel, options: TrainOptions): Prom
   }
 }
 
+const HOOK_FUNCTIONS = ['prepareBatch', 'disposeBatch', 'forward', 'lossFn'] as const;
+
+function checkHooks(hooks: TrainHooks | undefined): TrainHooks {
+  const h = checkOptions('hooks', hooks) as TrainHooks;
+  for (const key of HOOK_FUNCTIONS) {
+    if (h[key] !== undefined && typeof h[key] !== 'function') {
+      throw new KwsError('INVALID_ARGUMENT', `hooks.${key} must be a function`);
+    }
+  }
+  const extra = h.extraVariables;
+  if (extra !== undefined && (!Array.isArray(extra) || !extra.every((v) => v instanceof tf.Variable))) {
+    throw new KwsError('INVALID_ARGUMENT', 'hooks.extraVariables must be an array of tf.Variable');
+  }
+  return h;
+}
+
+/** The loss of one slice inside the tape: the default cross-entropy or `hooks.lossFn`, scaled. */
+function sliceLoss(
+  r: Resolved,
+  outputs: tf.Tensor[],
+  batch: TrainBatchContext,
+  extra: unknown,
+  denominator: number,
+  batchSize: number,
+): tf.Scalar {
+  const logits = outputs[0] as tf.Tensor;
+  const lossFn = r.hooks.lossFn;
+  if (lossFn === undefined) return softmaxCrossEntropy(logits, batch.labels, r.classWeights, denominator);
+  const loss = lossFn({
+    ...batch,
+    outputs,
+    logits,
+    extra,
+    classWeights: r.classWeights,
+    training: true,
+  });
+  if (!(loss instanceof tf.Tensor) || loss.size !== 1 || loss.dtype !== 'float32') {
+    throw new KwsError('INVALID_ARGUMENT', 'hooks.lossFn must return a float32 scalar tensor');
+  }
+  const scalar = tf.reshape(loss, []) as tf.Scalar;
+  // A whole batch in one slice keeps the hook's value untouched (bit-exact); slices add up.
+  return batch.size === batchSize ? scalar : tf.mul(scalar, batch.size / batchSize);
+}
+
 async function resumeRun(
   model: tfl.LayersModel,
   r: Resolved,
@@ -648,6 +766,7 @@ function trainStep(
   io: ModelIo,
   xs: Float32Array,
   ys: Int32Array,
+  indices: Int32Array,
 ): { loss: number; correct: number; grads: tf.NamedTensorMap } {
   const { frames, bins } = r.train;
   const size = frames * bins;
@@ -659,14 +778,50 @@ function trainStep(
   for (let start = 0; start < b; start += r.microBatchSize) {
     const end = Math.min(b, start + r.microBatchSize);
     const y = ys.subarray(start, end);
-    const x = inputTensor(xs.subarray(start * size, end * size), end - start, frames, bins, io);
-    const result = tf.variableGrads(() => {
-      const logits = model.apply(x, { training: true }) as tf.Tensor;
-      const predicted = tf.argMax(logits, 1).dataSync();
-      for (let i = 0; i < y.length; i++) if (predicted[i] === y[i]) correct++;
-      return softmaxCrossEntropy(logits, y, r.classWeights, denominator);
-    }, variables as tf.Variable[]);
-    x.dispose();
+    const features = xs.subarray(start * size, end * size);
+    const x = inputTensor(features, end - start, frames, bins, io);
+    const slice: TrainBatchContext = {
+      features,
+      inputs: x,
+      indices: indices.subarray(start, end),
+      labels: y,
+      size: end - start,
+    };
+    const { hooks } = r;
+    let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+    // Outside the tape: nothing prepareBatch computes can receive gradients.
+    const extra = hooks.prepareBatch?.(slice);
+    try {
+      // The outer tidy frees the loss value when variableGrads throws after computing it.
+      result = tf.tidy(() =>
+        tf.variableGrads(() => {
+          const outputs =
+            hooks.forward === undefined
+              ? [model.apply(x, { training: true }) as tf.Tensor]
+              : hooks.forward(x);
+          const logits = outputs[0] as tf.Tensor;
+          const predicted = tf.argMax(logits, 1).dataSync();
+          for (let i = 0; i < y.length; i++) if (predicted[i] === y[i]) correct++;
+          return sliceLoss(r, outputs, slice, extra, denominator, b);
+        }, variables as tf.Variable[]),
+      );
+    } catch (e) {
+      // tfjs' own message for a loss that no trainable weight influences.
+      if (
+        !(e instanceof KwsError) &&
+        e instanceof Error &&
+        /connection between any variable/.test(e.message)
+      ) {
+        throw new KwsError(
+          'INVALID_ARGUMENT',
+          'the training loss does not depend on any trainable weight of the model (check hooks.lossFn)',
+        );
+      }
+      throw e;
+    } finally {
+      x.dispose();
+      if (extra !== undefined) hooks.disposeBatch?.(extra);
+    }
     loss += result.value.dataSync()[0] as number;
     result.value.dispose();
     if (grads === null) {
@@ -715,7 +870,7 @@ async function runEpoch(
 
     learningRate = schedule(run.step);
     optimizer.learningRate = learningRate;
-    const step = trainStep(model, r, variables, io, xs, batch.y);
+    const step = trainStep(model, r, variables, io, xs, batch.y, batch.indices);
     try {
       optimizer.applyGradients(variables, step.grads);
     } finally {
