@@ -50,6 +50,7 @@ export {
   weightSpecsByteLength,
 } from './io.js';
 export { AttentionPooling, type AttentionPoolingArgs, attentionPool } from './layers/attention-pooling.js';
+export { registerBatchNormGradient } from './layers/batch-norm-gradient.js';
 export { ChannelDropout, type ChannelDropoutArgs } from './layers/channel-dropout.js';
 export { FrequencyMean, type FrequencyMeanArgs } from './layers/frequency-mean.js';
 export type { BaseLayerArgs, LayerMacs } from './layers/layer-shape.js';

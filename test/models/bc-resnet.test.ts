@@ -11,7 +11,10 @@ import {
   bcResNetChannels,
   resolveBcResNetOptions,
 } from '../../src/models/bc-resnet.js';
+import { setSsnTrainingPath } from '../../src/models/layers/sub-spectral-norm.js';
+import { setTapeConvPath } from '../../src/models/layers/tap-conv.js';
 import { createRng } from '../../src/random.js';
+import { registerWasmTrainingKernels } from '../../src/train/wasm-kernels.js';
 
 function randn(shape: number[], seed: number): tf.Tensor {
   const rng = createRng(seed);
@@ -277,6 +280,35 @@ describe('bcResNet training', () => {
     cpu.grads.forEach((g, i) => {
       const scale = Math.max(1e-3, ...Array.from(g).map(Math.abs));
       expect(maxAbsDiff(g, wasm.grads[i] as Float32Array)).toBeLessThan(1e-3 * scale);
+    });
+  });
+
+  it('the pre-existing tap-sum / op-by-op path gives the same gradients as the default path (cpu)', async () => {
+    const fast = await gradsOn('cpu');
+    const previousConv = setTapeConvPath('tap');
+    const previousSsn = setSsnTrainingPath('written-out');
+    try {
+      const slow = await gradsOn('cpu');
+      expect(Math.abs(fast.loss - slow.loss)).toBeLessThan(1e-5);
+      fast.grads.forEach((g, i) => {
+        // float32 rounding of near-zero gradients: relative to the weight's largest, floored at 1e-2.
+        const scale = Math.max(1e-2, ...Array.from(g).map(Math.abs));
+        expect(maxAbsDiff(g, slow.grads[i] as Float32Array)).toBeLessThan(1e-4 * scale);
+      });
+    } finally {
+      setTapeConvPath(previousConv);
+      setSsnTrainingPath(previousSsn);
+    }
+  });
+
+  it('with the wasm training kernels registered (core-conv path), wasm gradients equal cpu', async () => {
+    registerWasmTrainingKernels();
+    const cpu = await gradsOn('cpu');
+    const wasm = await gradsOn('wasm');
+    expect(Math.abs(cpu.loss - wasm.loss)).toBeLessThan(1e-5);
+    cpu.grads.forEach((g, i) => {
+      const scale = Math.max(1e-2, ...Array.from(g).map(Math.abs));
+      expect(maxAbsDiff(g, wasm.grads[i] as Float32Array)).toBeLessThan(1e-4 * scale);
     });
   });
 

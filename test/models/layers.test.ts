@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KwsError } from '../../src/errors.js';
+import { registerBatchNormGradient } from '../../src/models/layers/batch-norm-gradient.js';
 import { ChannelDropout } from '../../src/models/layers/channel-dropout.js';
 import { FrequencyMean } from '../../src/models/layers/frequency-mean.js';
 import { KWS_LAYER_CLASSES, registerKwsLayers } from '../../src/models/layers/register.js';
@@ -12,12 +13,15 @@ import { SubSpectralNorm } from '../../src/models/layers/sub-spectral-norm.js';
 import {
   axisPadding,
   coreConv,
+  perChannelConv,
+  setTapeConvPath,
   type TapGeometry,
   tapConv,
   tapOutputSize,
 } from '../../src/models/layers/tap-conv.js';
 import { TemporalConv } from '../../src/models/layers/temporal-conv.js';
 import { createRng } from '../../src/random.js';
+import { registerWasmTrainingKernels } from '../../src/train/wasm-kernels.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -522,6 +526,49 @@ describe('SubSpectralNorm', () => {
     }
   });
 
+  it('closed-form training gradients equal autodiff of the written-out formula (x, gamma, beta)', () => {
+    const shape: Shape4 = [3, 4, 6, 2];
+    const S = 3;
+    const n = shape.reduce((a, b) => a * b, 1);
+    const layer = new SubSpectralNorm({ subBands: S, epsilon: 1e-3 });
+    tf.tidy(() => {
+      const xt = tf.tensor4d(randn(n, 51), shape);
+      layer.apply(xt);
+      const gamma = tf.tensor2d(randn(S * 2, 52), [S, 2]);
+      const beta = tf.tensor2d(randn(S * 2, 53), [S, 2]);
+      layer.setWeights([gamma, beta, tf.zeros([S, 2]), tf.ones([S, 2])]);
+      const rt = tf.tensor4d(randn(n, 54), shape);
+      const written = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Scalar => {
+        const grouped = tf.reshape(x, [12, S, 2, 2]);
+        const mean = tf.mean(grouped, [0, 2], true);
+        const centred = tf.sub(grouped, mean);
+        const variance = tf.mean(tf.square(centred), [0, 2], true);
+        const y = tf.add(
+          tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, 1e-3))), tf.reshape(g, [1, S, 1, 2])),
+          tf.reshape(b, [1, S, 1, 2]),
+        );
+        return tf.sum(tf.mul(tf.reshape(y, shape), rt));
+      };
+      const expected = tf
+        .grads(written)([xt, gamma, beta])
+        .map((t) => t.dataSync() as Float32Array);
+      const gx = tf
+        .grad((x: tf.Tensor) => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, rt)))(xt)
+        .dataSync() as Float32Array;
+      const { grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(layer.apply(xt, { training: true }) as tf.Tensor, rt)) as tf.Scalar,
+      );
+      const byName = (part: string): Float32Array =>
+        (
+          grads[Object.keys(grads).find((k) => k.endsWith(part)) as string] as tf.Tensor
+        ).dataSync() as Float32Array;
+      expect(maxAbsDiff(gx, expected[0] as Float32Array)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(byName('gamma'), expected[1] as Float32Array)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(byName('beta'), expected[2] as Float32Array)).toBeLessThan(1e-5);
+    });
+    layer.dispose();
+  });
+
   it('rejects sub-bands that do not divide the frequency axis', () => {
     const layer = new SubSpectralNorm({ subBands: 3 });
     expect(() => layer.computeOutputShape([null, 5, 10, 2])).toThrow(KwsError);
@@ -576,6 +623,22 @@ describe('FrequencyMean and ChannelDropout', () => {
       expect(maxAbsDiff(y.dataSync(), x.dataSync())).toBe(0);
     });
     expect(() => new ChannelDropout({ rate: 1 })).toThrow(KwsError);
+  });
+
+  it('ChannelDropout getRngState/setRngState replays the same masks', () => {
+    const layer = new ChannelDropout({ rate: 0.5, seed: 3 });
+    const draw = (): number[] =>
+      tf.tidy(() =>
+        Array.from((layer.apply(tf.ones([4, 1, 1, 8]), { training: true }) as tf.Tensor).dataSync()),
+      );
+    draw();
+    const state = layer.getRngState();
+    const a = draw();
+    const b = draw();
+    layer.setRngState(state);
+    expect(draw()).toEqual(a);
+    expect(draw()).toEqual(b);
+    expect(a).not.toEqual(b);
     expect(() => new ChannelDropout({ rate: -0.1 })).toThrow(KwsError);
   });
 });
@@ -595,6 +658,185 @@ describe('registerKwsLayers', () => {
       const fromConfig = (back as unknown[])[1] as (c: unknown, cfg: unknown) => tfl.layers.Layer;
       const copy = fromConfig(cls, layer.getConfig());
       expect(copy.getConfig()).toEqual(layer.getConfig());
+    }
+  });
+});
+
+describe('perChannelConv under a gradient tape (core kernels vs tap sums)', () => {
+  /** Output and gradients of sum(perChannelConv(x, w) · r) w.r.t. x and w, on the current backend. */
+  function convGrads(
+    path: 'auto' | 'tap',
+    x: Float32Array,
+    xs: Shape4,
+    w: Float32Array,
+    ws: [number, number, number],
+    g: TapGeometry,
+  ): Float32Array[] {
+    const previous = setTapeConvPath(path);
+    try {
+      return tf.tidy(() => {
+        const [outT, outF] = tapOutputSize(xs[1], xs[2], g);
+        const r = tf.tensor4d(randn(xs[0] * outT * outF * ws[2], 5), [xs[0], outT, outF, ws[2]]);
+        let y: tf.Tensor | null = null;
+        const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+          const out = perChannelConv(a as tf.Tensor4D, b as tf.Tensor3D, g);
+          y = tf.keep(tf.clone(out));
+          return tf.sum(tf.mul(out, r));
+        };
+        const [gx, gw] = tf.grads(f)([tf.tensor4d(x, xs), tf.tensor3d(w, ws)]);
+        const yv = (y as unknown as tf.Tensor).dataSync() as Float32Array;
+        (y as unknown as tf.Tensor).dispose();
+        return [yv, gx?.dataSync() as Float32Array, gw?.dataSync() as Float32Array];
+      });
+    } finally {
+      setTapeConvPath(previous);
+    }
+  }
+
+  const cases: { name: string; xs: Shape4; ws: [number, number, number]; g: TapGeometry }[] = [
+    {
+      name: 'stem 5×5, 1 → 6 channels, freq stride 2',
+      xs: [2, 9, 12, 1],
+      ws: [5, 5, 6],
+      g: { kernel: [5, 5], dilation: [1, 1], freqStride: 2, padTime: [2, 2], padFreq: [2, 2] },
+    },
+    {
+      name: 'frequency 1×3 depthwise, stride 2, odd bins',
+      xs: [2, 5, 11, 4],
+      ws: [1, 3, 4],
+      g: { kernel: [1, 3], dilation: [1, 1], freqStride: 2, padTime: [0, 0], padFreq: [1, 1] },
+    },
+    {
+      name: 'classifier 5×5 depthwise, causal time, valid freq',
+      xs: [2, 8, 5, 3],
+      ws: [5, 5, 3],
+      g: { kernel: [5, 5], dilation: [1, 1], freqStride: 1, padTime: [4, 0], padFreq: [0, 0] },
+    },
+    ...[1, 2, 3, 8].flatMap((d) =>
+      [false, true].map((causal) => ({
+        name: `temporal k=3 dilation ${d}${causal ? ' causal' : ''}`,
+        xs: [2, 13, 1, 4] as Shape4,
+        ws: [3, 1, 4] as [number, number, number],
+        g: temporalGeometry(3, d, causal),
+      })),
+    ),
+    {
+      name: 'temporal k=4 dilation 2 on 2 bins (uneven same padding)',
+      xs: [1, 7, 2, 3],
+      ws: [4, 1, 3],
+      g: temporalGeometry(4, 2, false),
+    },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: equals the tap path on cpu, and wasm equals cpu`, async () => {
+      const x = randn(
+        c.xs.reduce((a, b) => a * b, 1),
+        1,
+      );
+      const w = randn(
+        c.ws.reduce((a, b) => a * b, 1),
+        2,
+      );
+      const ref = referenceConv(x, c.xs, w, c.ws, c.g);
+      const tap = convGrads('tap', x, c.xs, w, c.ws, c.g);
+      const core = convGrads('auto', x, c.xs, w, c.ws, c.g);
+      expect(maxAbsDiff(tap[0] as Float32Array, ref.data)).toBeLessThan(1e-5);
+      for (let i = 0; i < 3; i++) {
+        expect(maxAbsDiff(core[i] as Float32Array, tap[i] as Float32Array)).toBeLessThan(2e-5);
+      }
+      registerWasmTrainingKernels();
+      await tf.setBackend('wasm');
+      const wasm = convGrads('auto', x, c.xs, w, c.ws, c.g);
+      for (let i = 0; i < 3; i++) {
+        const a = wasm[i] as Float32Array;
+        const b = core[i] as Float32Array;
+        const scale = Math.max(1, ...Array.from(b, Math.abs));
+        expect(maxAbsDiff(a, b) / scale).toBeLessThan(1e-4);
+      }
+    });
+  }
+
+  it('the input gradient of a dilated temporal conv matches finite differences', () => {
+    const xs: Shape4 = [1, 9, 1, 2];
+    const ws: [number, number, number] = [3, 1, 2];
+    const g = temporalGeometry(3, 3, false);
+    const x = randn(18, 3);
+    const w = randn(6, 4);
+    const [, gx, gw] = convGrads('auto', x, xs, w, ws, g);
+    const [outT, outF] = tapOutputSize(xs[1], xs[2], g);
+    const r = randn(xs[0] * outT * outF * ws[2], 5);
+    const loss = (xv: Float32Array, wv: Float32Array): number => {
+      const y = referenceConv(xv, xs, wv, ws, g).data;
+      let s = 0;
+      for (let i = 0; i < y.length; i++) s += (y[i] as number) * (r[i] as number);
+      return s;
+    };
+    const h = 1e-2;
+    for (const [vec, grad, isX] of [
+      [x, gx, true],
+      [w, gw, false],
+    ] as const) {
+      for (let i = 0; i < vec.length; i++) {
+        const plus = Float32Array.from(vec);
+        const minus = Float32Array.from(vec);
+        plus[i] = (plus[i] as number) + h;
+        minus[i] = (minus[i] as number) - h;
+        const fd = isX
+          ? (loss(plus, w) - loss(minus, w)) / (2 * h)
+          : (loss(x, plus) - loss(x, minus)) / (2 * h);
+        expect(Math.abs(fd - ((grad as Float32Array)[i] as number))).toBeLessThan(1e-3);
+      }
+    }
+  });
+});
+
+describe('registerBatchNormGradient', () => {
+  /** Gradients of Σ r·batchNorm(x; moments(x), γ, β) w.r.t. x, γ, β (training-mode BN, as tfjs-layers). */
+  function bnGrads(xs: number[]): Float32Array[] {
+    return tf.tidy(() => {
+      const n = xs.reduce((a, b) => a * b, 1);
+      const c = xs[xs.length - 1] as number;
+      const x = tf.tensor(randn(n, 61), xs);
+      const r = tf.tensor(randn(n, 62), xs);
+      const gamma = tf.tensor1d(randn(c, 63));
+      const beta = tf.tensor1d(randn(c, 64));
+      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Scalar => {
+        const axes = xs.slice(0, -1).map((_, i) => i);
+        const { mean, variance } = tf.moments(a, axes);
+        const y = tf.batchNorm(a, mean, variance, b, g, 1e-3);
+        return tf.sum(tf.mul(y, r));
+      };
+      // Always with a scale: tfjs 4.22 cannot record batchNorm without one on a tape (it tries
+      // to save the missing input), whichever gradient is registered.
+      const grads = tf.grads(f)([x, gamma, beta]);
+      return grads.map((t) => t.dataSync() as Float32Array);
+    });
+  }
+
+  it('gives the stock tfjs gradients (cpu and wasm) and is idempotent', async () => {
+    const stock = tf.getGradient('FusedBatchNorm') as tf.GradConfig;
+    const shapes = [
+      [3, 5, 4, 6],
+      [7, 5],
+    ];
+    try {
+      const expected = shapes.map((xs) => bnGrads(xs));
+      expect(registerBatchNormGradient()).toBe(true);
+      expect(registerBatchNormGradient()).toBe(false);
+      for (const backend of ['cpu', 'wasm']) {
+        expect(await tf.setBackend(backend)).toBe(true);
+        const got = shapes.map((xs) => bnGrads(xs));
+        got.forEach((grads, k) => {
+          grads.forEach((g, i) => {
+            const e = (expected[k] as Float32Array[])[i] as Float32Array;
+            const scale = Math.max(1e-2, ...Array.from(e, Math.abs));
+            expect(maxAbsDiff(g, e) / scale).toBeLessThan(1e-5);
+          });
+        });
+      }
+    } finally {
+      tf.registerGradient(stock);
     }
   });
 });

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../../errors.js';
-import { createRng, type Rng } from '../../random.js';
+import { createRng, type Rng, type RngState } from '../../random.js';
 import { checkNumber } from '../../validate.js';
 import {
   type BaseLayerArgs,
@@ -66,6 +66,19 @@ export class ChannelDropout extends tfl.layers.Layer {
       for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() < keep ? 1 / keep : 0;
       return tf.mul(x, tf.tensor4d(mask, [batch, 1, 1, channels]));
     });
+  }
+
+  /**
+   * State of the mask generator, for checkpoints: restoring it with {@link setRngState} makes the
+   * following training steps draw the same masks as the run it was taken from.
+   */
+  getRngState(): RngState {
+    return this.rng.getState();
+  }
+
+  /** Restores a state returned by {@link getRngState} (throws `KwsError` if it is malformed). */
+  setRngState(state: RngState): void {
+    this.rng.setState(state);
   }
 
   /** Not counted: at inference the layer is the identity. */

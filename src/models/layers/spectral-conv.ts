@@ -1,6 +1,7 @@
 /**
  * `SpectralConv`: a per-channel 2-D convolution over (time, frequency) with a frequency stride,
- * built from shifted slices so it trains on every backend (see `tap-conv.ts`). With a 1-channel
+ * that trains on every backend (core conv kernels, or shifted-slice tap sums where the backend
+ * lacks their gradients; see `tap-conv.ts`). With a 1-channel
  * input it is a full 1 → `filters` convolution (BC-ResNet's 5×5 input conv); with `filters`
  * input channels it is depthwise (the blocks' 3×1 frequency conv and the classifier's 5×5 conv).
  *
@@ -49,8 +50,9 @@ export interface SpectralConvArgs extends BaseLayerArgs {
 /**
  * Per-channel time-frequency convolution, `[batch, time, freq, cin] → [batch, time', freq', filters]`
  * with `cin ∈ {1, filters}`; a rank-3 input `[batch, time, freq]` (spectrograms) counts as
- * `cin = 1`. Implementation: fused core kernels at inference, differentiable tap sums while a
- * gradient tape records (see `perChannelConv`). Kernel weight `kernel`: `[kt, kf, filters]`; optional `bias`: `[filters]`.
+ * `cin = 1`. Implementation: fused core kernels, also while a gradient tape records when the
+ * backend has the conv backprop kernels (cpu; wasm after `registerWasmTrainingKernels()`), else
+ * differentiable tap sums (see `perChannelConv`). Kernel weight `kernel`: `[kt, kf, filters]`; optional `bias`: `[filters]`.
  * Layout note: the kernel is PyTorch's `[C, 1, kf, kt]` transposed to (time, freq, channel).
  */
 export class SpectralConv extends tfl.layers.Layer {

@@ -9,10 +9,12 @@
  *   it uses (pad, slice, reshape, mul, addN, unstack) has a gradient on the cpu AND wasm
  *   backends, unlike core `depthwiseConv2d` (no wasm backprop kernels, no gradient at all for
  *   dilation > 1) and tfjs-layers `DepthwiseConv2D` (silently ignores dilation).
- * - {@link coreConv}: core `depthwiseConv2d` / `conv2d` after explicit padding, forward only,
- *   several times faster (one fused kernel instead of ~3 per tap).
+ * - {@link coreConv}: core `depthwiseConv2d` / `conv2d` with explicit padding, several times
+ *   faster (one fused kernel instead of ~3 per tap). Differentiable only without dilation and,
+ *   on wasm, once the backprop kernels are registered (kws-kit's `registerWasmTrainingKernels`).
  *
- * {@link perChannelConv} uses the first while a gradient tape records and the second otherwise.
+ * {@link perChannelConv} uses core kernels whenever they can be differentiated (dilation folded
+ * away by a reshape) and the tap sum otherwise.
  * Internal to the layers: shared by `TemporalConv` and `SpectralConv`.
  *
  * @internal
@@ -132,8 +134,8 @@ export function tapConv(x: tf.Tensor4D, kernel: tf.Tensor3D, g: TapGeometry): tf
 
 /**
  * The same convolution with the backend's fused kernels (`depthwiseConv2d`, or `conv2d` for a
- * 1-channel input) after explicit zero padding. Forward only: these kernels have no gradient
- * on wasm, and none on any backend for dilation > 1. Returns null when core cannot express the
+ * 1-channel input) with explicit zero padding. Their gradients need the backend's backprop
+ * kernels (absent on stock wasm) and refuse dilation > 1 on every backend. Returns null when core cannot express the
  * geometry (a stride and a dilation > 1 together). Call inside `tf.tidy`.
  */
 export function coreConv(x: tf.Tensor4D, kernel: tf.Tensor3D, g: TapGeometry): tf.Tensor4D | null {
@@ -141,40 +143,109 @@ export function coreConv(x: tf.Tensor4D, kernel: tf.Tensor3D, g: TapGeometry): t
   const dilation: [number, number] = [g.dilation[0], g.dilation[1]];
   if (g.freqStride > 1 && (dilation[0] > 1 || dilation[1] > 1)) return null;
   const cin = x.shape[3];
-  const xp =
-    g.padTime[0] + g.padTime[1] + g.padFreq[0] + g.padFreq[1] > 0
-      ? tf.pad(x, [
-          [0, 0],
-          [g.padTime[0], g.padTime[1]],
-          [g.padFreq[0], g.padFreq[1]],
-          [0, 0],
-        ])
-      : x;
+  // Explicit padding inside the conv kernel: no separate PadV2 forward nor its Slice gradient.
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [g.padTime[0], g.padTime[1]],
+    [g.padFreq[0], g.padFreq[1]],
+    [0, 0],
+  ];
   const strides: [number, number] = [1, g.freqStride];
   if (cin === 1 && channels > 1) {
-    return tf.conv2d(xp, tf.reshape(kernel, [kt, kf, 1, channels]), strides, 'valid', 'NHWC', dilation);
+    return tf.conv2d(x, tf.reshape(kernel, [kt, kf, 1, channels]), strides, pad, 'NHWC', dilation);
   }
-  return tf.depthwiseConv2d(
-    xp,
-    tf.reshape(kernel, [kt, kf, channels, 1]),
-    strides,
-    'valid',
-    'NHWC',
-    dilation,
-  );
+  return tf.depthwiseConv2d(x, tf.reshape(kernel, [kt, kf, channels, 1]), strides, pad, 'NHWC', dilation);
 }
 
 /**
- * Per-channel time-frequency convolution that picks its implementation: the differentiable
- * {@link tapConv} while a gradient tape is recording (`tf.grad*`, `optimizer.minimize`,
- * `model.fit`), otherwise the faster fused {@link coreConv}. Both give the same numbers to
- * float32 rounding. Call inside `tf.tidy`.
+ * How {@link perChannelConv} differentiates: `'auto'` (default) uses core kernels whenever the
+ * backend has their gradient kernels, `'tap'` always uses the tap sum (the pre-0.x behaviour,
+ * kept for benchmarks and as a reference in tests).
+ *
+ * @internal
+ */
+export type TapeConvPath = 'auto' | 'tap';
+
+let tapePath: TapeConvPath = 'auto';
+
+/** Selects the training-time implementation of {@link perChannelConv}; returns the previous one. @internal */
+export function setTapeConvPath(path: TapeConvPath): TapeConvPath {
+  const previous = tapePath;
+  tapePath = path;
+  return previous;
+}
+
+/**
+ * Whether the current backend can differentiate core `depthwiseConv2d` (1-channel input:
+ * `conv2d`). tfjs's wasm backend lacks these kernels until kws-kit's
+ * `registerWasmTrainingKernels()` adds them; cpu always has them.
+ */
+function hasCoreGradients(fullConv: boolean): boolean {
+  const backend = tf.getBackend();
+  const needed = fullConv
+    ? ['Conv2DBackpropFilter', 'Conv2DBackpropInput']
+    : ['DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'];
+  return needed.every((name) => tf.getKernel(name, backend) !== undefined);
+}
+
+/**
+ * The convolution as an UNDILATED core op, differentiable wherever the backend has the backprop
+ * kernels (tfjs's conv gradients refuse dilation > 1). A time dilation d is folded away
+ * space-to-batch style: with the padded time axis extended to a multiple of d, the reshape
+ * `[N, T·d', F, C] → [N, T', d·F, C]` (T' = padded/d) puts frame a·d + r at row a, column block
+ * r, so tap i (offset i·d frames) becomes offset i rows: an undilated [k, kf] conv on
+ * d·F-wide rows, followed by the inverse reshape and a slice to the true output length. Returns
+ * null when core cannot express the geometry (frequency dilation, or dilation with a stride).
+ */
+function differentiableCoreConv(x: tf.Tensor4D, kernel: tf.Tensor3D, g: TapGeometry): tf.Tensor4D | null {
+  const [dt, df] = g.dilation;
+  if (df > 1 || (dt > 1 && (g.freqStride > 1 || g.kernel[1] > 1))) return null;
+  if (dt === 1) return coreConv(x, kernel, g);
+  const [batch, time, freq, cin] = x.shape;
+  const [kt, , channels] = kernel.shape;
+  const [outT] = checkFits(x, kernel, g);
+  const padded = time + g.padTime[0] + g.padTime[1];
+  const rowsT = Math.ceil(padded / dt);
+  const xp = tf.pad(x, [
+    [0, 0],
+    [g.padTime[0], g.padTime[1] + rowsT * dt - padded],
+    [0, 0],
+    [0, 0],
+  ]);
+  const folded = tf.reshape(xp, [batch, rowsT, dt * freq, cin]) as tf.Tensor4D;
+  const w = tf.reshape(kernel, [kt, 1, channels]) as tf.Tensor3D;
+  const yFolded = coreConv(folded, w, {
+    kernel: [kt, 1],
+    dilation: [1, 1],
+    freqStride: 1,
+    padTime: [0, 0],
+    padFreq: [0, 0],
+  }) as tf.Tensor4D;
+  const foldedT = (rowsT - kt + 1) * dt;
+  const y = tf.reshape(yFolded, [batch, foldedT, freq, channels]) as tf.Tensor4D;
+  return foldedT === outT ? y : tf.slice(y, [0, 0, 0, 0], [batch, outT, freq, channels]);
+}
+
+/**
+ * Per-channel time-frequency convolution that picks its implementation. Without a gradient
+ * tape: the fused {@link coreConv}. While a tape records (`tf.grad*`, `optimizer.minimize`,
+ * `model.fit`): core kernels too (dilation folded away, see `differentiableCoreConv`) when the
+ * backend has the conv backprop kernels, which on wasm means after
+ * `registerWasmTrainingKernels()`; otherwise the slower {@link tapConv}. All give the same
+ * numbers to float32 rounding. Call inside `tf.tidy`.
  */
 export function perChannelConv(x: tf.Tensor4D, kernel: tf.Tensor3D, g: TapGeometry): tf.Tensor4D {
   if (!tf.engine().isTapeOn()) {
     checkFits(x, kernel, g);
     const y = coreConv(x, kernel, g);
     if (y !== null) return y;
+  } else if (tapePath === 'auto') {
+    const fullConv = x.shape[3] === 1 && kernel.shape[2] > 1;
+    if (hasCoreGradients(fullConv)) {
+      checkFits(x, kernel, g);
+      const y = differentiableCoreConv(x, kernel, g);
+      if (y !== null) return y;
+    }
   }
   return tapConv(x, kernel, g);
 }

@@ -6,8 +6,10 @@
  *
  *   y[n, t, f, c] = Σ_{i<k} xpad[n, t + i·d, f, c] · w[i, c]
  *
- * as a sum of k shifted slices (see `tap-conv.ts`), so dilation is honoured in the forward AND
- * backward pass on every backend. `causal: true` pads (k−1)·d frames before and none after, so
+ * with dilation honoured in the forward AND backward pass on every backend: while training, the
+ * dilation is folded into an undilated core depthwise conv by a reshape (time phases side by
+ * side), or, where the backend lacks the depthwise backprop kernels, computed as a sum of k
+ * shifted slices (see `tap-conv.ts`). `causal: true` pads (k−1)·d frames before and none after, so
  * output frame t depends only on input frames ≤ t (exact streaming); otherwise the padding is
  * split evenly ('same').
  *
