@@ -17,7 +17,7 @@
  * with scripts/train-gsc.ts and save it). Without `--augment` the teacher's logits are computed
  * once per clip and cached.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-layers';
@@ -28,39 +28,11 @@ import { type DistillLossName, distill } from '../src/distill/index.js';
 import { bcResNet, crnn, loadModel, profile, saveModel } from '../src/models/index.js';
 import { createRng } from '../src/random.js';
 import { evaluate, type OptimizerName, registerWasmTrainingKernels, train } from '../src/train/index.js';
+import { dataFolder, parseArgs } from './script-args.js';
 
-const DEFAULT_DATA = '/tmp/gsc-dev-wav-datahelper';
-
-function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string> } {
-  const positional: string[] = [];
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (!a.startsWith('--')) {
-      positional.push(a);
-      continue;
-    }
-    const key = a.slice(2);
-    const next = argv[i + 1];
-    if (['augment', 'resume'].includes(key) || next === undefined || next.startsWith('--')) {
-      flags.set(key, 'true');
-    } else {
-      flags.set(key, next);
-      i++;
-    }
-  }
-  return { positional, flags };
-}
-
-const { positional, flags } = parseArgs(process.argv.slice(2));
+const { positional, flags } = parseArgs(process.argv.slice(2), ['augment', 'resume']);
 const num = (key: string, fallback: number): number => (flags.has(key) ? Number(flags.get(key)) : fallback);
-const dataDir = positional[0] ?? (existsSync(DEFAULT_DATA) ? DEFAULT_DATA : undefined);
-if (dataDir === undefined) {
-  console.error(
-    `usage: tsx scripts/distill-gsc.ts <speech-commands-folder> [options] (${DEFAULT_DATA} not found)`,
-  );
-  process.exit(2);
-}
+const dataDir = dataFolder(positional, 'distill-gsc.ts');
 const backend = flags.get('backend') ?? 'wasm';
 const family = flags.get('model') ?? 'bc-resnet';
 const loss = (flags.get('loss') ?? (family === 'crnn' ? 'attention+kd' : 'mixed')) as DistillLossName;

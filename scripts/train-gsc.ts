@@ -15,7 +15,7 @@
  * `--profile K` first times K training steps split into data preparation, forward, backward and
  * optimizer update, and reports the kernels that take the most time.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
@@ -29,39 +29,11 @@ import { softmaxCrossEntropy } from '../src/train/loss.js';
 import { createOptimizer, type OptimizerName } from '../src/train/optimizer.js';
 import { train } from '../src/train/train.js';
 import { registerWasmTrainingKernels } from '../src/train/wasm-kernels.js';
+import { dataFolder, parseArgs } from './script-args.js';
 
-const DEFAULT_DATA = '/tmp/gsc-dev-wav-datahelper';
-
-function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string> } {
-  const positional: string[] = [];
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (!a.startsWith('--')) {
-      positional.push(a);
-      continue;
-    }
-    const key = a.slice(2);
-    const next = argv[i + 1];
-    if (['no-augment', 'resume'].includes(key) || next === undefined || next.startsWith('--')) {
-      flags.set(key, 'true');
-    } else {
-      flags.set(key, next);
-      i++;
-    }
-  }
-  return { positional, flags };
-}
-
-const { positional, flags } = parseArgs(process.argv.slice(2));
+const { positional, flags } = parseArgs(process.argv.slice(2), ['no-augment', 'resume']);
 const num = (key: string, fallback: number): number => (flags.has(key) ? Number(flags.get(key)) : fallback);
-const dataDir = positional[0] ?? (existsSync(DEFAULT_DATA) ? DEFAULT_DATA : undefined);
-if (dataDir === undefined) {
-  console.error(
-    `usage: tsx scripts/train-gsc.ts <speech-commands-folder> [options] (${DEFAULT_DATA} not found)`,
-  );
-  process.exit(2);
-}
+const dataDir = dataFolder(positional, 'train-gsc.ts');
 const backend = flags.get('backend') ?? 'wasm';
 const modelName = flags.get('model') ?? 'bc-resnet';
 const optimizer = (flags.get('optimizer') ?? (modelName === 'crnn' ? 'adam' : 'sgd')) as OptimizerName;
