@@ -1,17 +1,17 @@
 /**
  * The random generators inside a model's seeded layers (kws-kit's `ChannelDropout` draws its
- * masks from an advancing {@link Rng}), so that the training loop can seed them from the run's
+ * masks from an advancing seeded generator), so that the training loop can seed them from the run's
  * seed and save and restore their positions in checkpoints.
  *
- * A layer takes part when it exposes `getRngState()` / `setRngState(state)`, or holds its
- * generator in an `rng` field that is a kws-kit {@link Rng}. Layers drawing from tfjs's own
+ * A layer takes part when it exposes `getRngState()` / `setRngState(state)` (as `ChannelDropout`
+ * does). Layers drawing from tfjs's own
  * random ops (tfjs-layers `Dropout`, `GaussianNoise`) cannot be seeded per step from outside;
  * a model using them trains, but not reproducibly.
  *
  * @packageDocumentation
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Rng, type RngState } from '../random.js';
+import type { RngState } from '../random.js';
 
 /** One seeded layer's generator. */
 export interface LayerRng {
@@ -41,11 +41,6 @@ function collect(layers: readonly tfl.layers.Layer[], out: LayerRng[]): void {
         getState: () => layer.getRngState(),
         setState: (s) => layer.setRngState(s),
       });
-      continue;
-    }
-    const rng = (layer as unknown as { rng?: unknown }).rng;
-    if (rng instanceof Rng) {
-      out.push({ name: layer.name, getState: () => rng.getState(), setState: (s) => rng.setState(s) });
     }
   }
 }
