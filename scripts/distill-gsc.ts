@@ -23,12 +23,11 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { createSplit, loadSpeechCommands, type Split } from '../src/data/index.js';
+import { loadSpeechCommands, type Split } from '../src/data/index.js';
 import { type DistillLossName, distill } from '../src/distill/index.js';
 import { bcResNet, crnn, loadModel, profile, saveModel } from '../src/models/index.js';
-import { createRng } from '../src/random.js';
-import { evaluate, type OptimizerName, registerWasmTrainingKernels, train } from '../src/train/index.js';
-import { dataFolder, parseArgs } from './script-args.js';
+import { evaluate, type OptimizerName, train } from '../src/train/index.js';
+import { dataFolder, parseArgs, selectBackend, subset } from './script-args.js';
 
 const { positional, flags } = parseArgs(process.argv.slice(2), ['augment', 'resume']);
 const num = (key: string, fallback: number): number => (flags.has(key) ? Number(flags.get(key)) : fallback);
@@ -43,33 +42,7 @@ const seed = num('seed', 0);
 const logger = (flags.get('logger') ?? 'auto') as 'auto' | 'json' | 'silent';
 const useAugment = flags.has('augment');
 
-tf.enableProdMode();
-if (backend === 'wasm') registerWasmTrainingKernels();
-if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
-await tf.ready();
-
-/** The first `limit` examples of a seeded shuffle of the split (all when limit ≥ n). */
-function subset(split: Split, limit: number, subsetSeed: number): Split {
-  const n = split.labels.length;
-  if (!(limit < n)) return split;
-  const order = createRng(subsetSeed)
-    .shuffle([...Array(n).keys()])
-    .slice(0, limit);
-  const size = split.frames * split.bins;
-  const features = new Float32Array(limit * size);
-  order.forEach((i, k) => {
-    features.set(split.features.subarray(i * size, (i + 1) * size), k * size);
-  });
-  return createSplit({
-    features,
-    frames: split.frames,
-    bins: split.bins,
-    labels: order.map((i) => split.labels[i] as number),
-    labelNames: split.labelNames,
-    files: order.map((i) => split.files[i] as string),
-    ...(split.audio ? { audio: order.map((i) => (split.audio as Float32Array[])[i] as Float32Array) } : {}),
-  });
-}
+await selectBackend(backend);
 
 const data = await loadSpeechCommands(dataDir, { splits: ['train', 'validation'], keepAudio: useAugment });
 const trainSplit = subset(data.splits.train as Split, num('limit', Number.POSITIVE_INFINITY), seed);

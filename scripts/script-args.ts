@@ -1,7 +1,12 @@
 /**
- * The small argument parser the experiment scripts share: `<folder> --key value --flag`.
+ * What the experiment scripts share: the argument parser (`<folder> --key value --flag`),
+ * backend selection and seeded subsets of a split.
  */
 import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { createSplit, type Split } from '../src/data/index.js';
+import { createRng } from '../src/random.js';
+import { registerWasmTrainingKernels } from '../src/train/index.js';
 
 /** Where a helper unpacked gsc-dev on this machine; used when no folder is given. */
 export const DEFAULT_DATA = '/tmp/gsc-dev-wav-datahelper';
@@ -41,4 +46,35 @@ export function dataFolder(positional: string[], script: string): string {
     process.exit(2);
   }
   return dir;
+}
+
+/** Makes `backend` current (the scripts are applications; the library never does this). */
+export async function selectBackend(backend: string): Promise<void> {
+  tf.enableProdMode();
+  if (backend === 'wasm') registerWasmTrainingKernels();
+  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
+  await tf.ready();
+}
+
+/** The first `limit` examples of a seeded shuffle of the split (all when limit ≥ n). */
+export function subset(split: Split, limit: number, subsetSeed: number): Split {
+  const n = split.labels.length;
+  if (!(limit < n)) return split;
+  const order = createRng(subsetSeed)
+    .shuffle([...Array(n).keys()])
+    .slice(0, limit);
+  const size = split.frames * split.bins;
+  const features = new Float32Array(limit * size);
+  order.forEach((i, k) => {
+    features.set(split.features.subarray(i * size, (i + 1) * size), k * size);
+  });
+  return createSplit({
+    features,
+    frames: split.frames,
+    bins: split.bins,
+    labels: order.map((i) => split.labels[i] as number),
+    labelNames: split.labelNames,
+    files: order.map((i) => split.files[i] as string),
+    ...(split.audio ? { audio: order.map((i) => (split.audio as Float32Array[])[i] as Float32Array) } : {}),
+  });
 }

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { createSplit, loadSpeechCommands, type Split } from '../src/data/index.js';
+import { loadSpeechCommands, type Split } from '../src/data/index.js';
 import { bcResNet, crnn, profile } from '../src/models/index.js';
 import { createRng } from '../src/random.js';
 import { createBatchAugmenter } from '../src/train/augment-batch.js';
@@ -28,8 +28,7 @@ import { evaluate } from '../src/train/evaluate.js';
 import { softmaxCrossEntropy } from '../src/train/loss.js';
 import { createOptimizer, type OptimizerName } from '../src/train/optimizer.js';
 import { train } from '../src/train/train.js';
-import { registerWasmTrainingKernels } from '../src/train/wasm-kernels.js';
-import { dataFolder, parseArgs } from './script-args.js';
+import { dataFolder, parseArgs, selectBackend, subset } from './script-args.js';
 
 const { positional, flags } = parseArgs(process.argv.slice(2), ['no-augment', 'resume']);
 const num = (key: string, fallback: number): number => (flags.has(key) ? Number(flags.get(key)) : fallback);
@@ -41,33 +40,7 @@ const epochs = num('epochs', 5);
 const batchSize = num('batch-size', 100);
 const seed = num('seed', 0);
 
-tf.enableProdMode();
-if (backend === 'wasm') registerWasmTrainingKernels();
-if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
-await tf.ready();
-
-/** The first `limit` examples of a seeded shuffle of the split (all when limit ≥ n). */
-function subset(split: Split, limit: number, subsetSeed: number): Split {
-  const n = split.labels.length;
-  if (!(limit < n)) return split;
-  const order = createRng(subsetSeed)
-    .shuffle([...Array(n).keys()])
-    .slice(0, limit);
-  const size = split.frames * split.bins;
-  const features = new Float32Array(limit * size);
-  order.forEach((i, k) => {
-    features.set(split.features.subarray(i * size, (i + 1) * size), k * size);
-  });
-  return createSplit({
-    features,
-    frames: split.frames,
-    bins: split.bins,
-    labels: order.map((i) => split.labels[i] as number),
-    labelNames: split.labelNames,
-    files: order.map((i) => split.files[i] as string),
-    ...(split.audio ? { audio: order.map((i) => (split.audio as Float32Array[])[i] as Float32Array) } : {}),
-  });
-}
+await selectBackend(backend);
 
 const loadStart = performance.now();
 const data = await loadSpeechCommands(dataDir, {
