@@ -3,7 +3,7 @@
  * prints (and optionally writes) the results as JSON. Not part of the test suite.
  *
  *   npx tsx scripts/train-gsc.ts [dataDir] [--backend wasm|cpu] [--model bc-resnet|crnn]
- *     [--width 1] [--epochs 5] [--batch-size 100] [--micro-batch 50] [--optimizer sgd|adam|adamw] [--lr 0.1]
+ *     [--width 1] [--causal] [--epochs 5] [--batch-size 100] [--micro-batch 50] [--optimizer sgd|adam|adamw] [--lr 0.1]
  *     [--weight-decay 1e-3] [--warmup 5] [--limit N] [--val-limit N] [--no-augment]
  *     [--profile K] [--checkpoint-dir DIR] [--resume] [--cache-dir DIR] [--out results.json]
  *     [--seed 0] [--logger auto|json|silent]
@@ -30,7 +30,7 @@ import { createOptimizer, type OptimizerName } from '../src/train/optimizer.js';
 import { train } from '../src/train/train.js';
 import { dataFolder, parseArgs, selectBackend, subset } from './script-args.js';
 
-const { positional, flags } = parseArgs(process.argv.slice(2), ['no-augment', 'resume']);
+const { positional, flags } = parseArgs(process.argv.slice(2), ['no-augment', 'resume', 'causal']);
 const num = (key: string, fallback: number): number => (flags.has(key) ? Number(flags.get(key)) : fallback);
 const dataDir = dataFolder(positional, 'train-gsc.ts');
 const backend = flags.get('backend') ?? 'wasm';
@@ -60,7 +60,13 @@ const inputShape: [number, number] = [trainSplit.frames, trainSplit.bins];
 const model =
   modelName === 'crnn'
     ? crnn({ numClasses: data.labels.length, inputShape, seed })
-    : bcResNet({ width: num('width', 1), numClasses: data.labels.length, inputShape, seed });
+    : bcResNet({
+        width: num('width', 1),
+        numClasses: data.labels.length,
+        inputShape,
+        seed,
+        causal: flags.has('causal'),
+      });
 const params = (({ params: all, trainableParams, macs }) => ({ all, trainable: trainableParams, macs }))(
   profile(model).total,
 );
@@ -73,7 +79,13 @@ async function profileSteps(steps: number): Promise<Record<string, unknown>> {
   const probe =
     modelName === 'crnn'
       ? crnn({ numClasses: data.labels.length, inputShape, seed })
-      : bcResNet({ width: num('width', 1), numClasses: data.labels.length, inputShape, seed });
+      : bcResNet({
+          width: num('width', 1),
+          numClasses: data.labels.length,
+          inputShape,
+          seed,
+          causal: flags.has('causal'),
+        });
   const vars = probe.trainableWeights.map((w) => w.read() as tf.Variable);
   const opt = createOptimizer({ optimizer, learningRate: 0.01, weightDecay: 1e-3 });
   const aug = augment === undefined ? null : createBatchAugmenter(trainSplit, augment);
@@ -205,6 +217,7 @@ const summary = {
     microBatchSize: num('micro-batch', batchSize),
     optimizer,
     seed,
+    causal: flags.has('causal'),
     augment: augment !== undefined,
   },
   bestEpoch: result.bestEpoch,
