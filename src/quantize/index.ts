@@ -22,6 +22,8 @@ export {
   type SimulateInt8Options,
   simulateInt8,
 } from './calibrate.js';
+export { type ChannelGroup, channelGroups } from './channel-groups.js';
+export { PRUNE_CRITERIA, type PruneCriterion } from './channel-importance.js';
 export { type ExportedModel, type ExportQuantizedOptions, exportQuantized } from './export.js';
 export {
   type ActivationGrid,
@@ -32,6 +34,14 @@ export {
 } from './fake-quant.js';
 export { FLOAT16_MAX, float16Bits, float16Value } from './float16.js';
 export { formatQuantReport, type QuantReportParts } from './format-report.js';
+export {
+  type PruneCounts,
+  type PrunedModel,
+  type PruneGroupReport,
+  type PruneOptions,
+  type PruneReport,
+  pruneModel,
+} from './prune.js';
 export {
   keepFloatByDefault,
   type PerChannelReport,
