@@ -31,6 +31,20 @@ export { describeModel, type ModelGeometry } from './model-input.js';
 export { FrameRingBuffer } from './ring-buffer.js';
 export { PosteriorSmoother, smoothPosteriors } from './smoothing.js';
 export {
+  bestKeywordSequence,
+  DEFAULT_AFTER_MS,
+  type FrrAtRate,
+  frrAtFalseAlarmRate,
+  type KeywordSpan,
+  type ScoredDetection,
+  type StreamScore,
+  type StreamScoreOptions,
+  scoreDetections,
+  sweepThresholds,
+  type ThresholdPoint,
+  type ThresholdSweepOptions,
+} from './stream-score.js';
+export {
   DEFAULT_HOP_MS,
   DEFAULT_SMOOTHING_MS,
   DEFAULT_WINDOW_FRAMES,
