@@ -60,6 +60,27 @@ export { SubSpectralNorm, type SubSpectralNormArgs } from './layers/sub-spectral
 export { TemporalConv, type TemporalConvArgs } from './layers/temporal-conv.js';
 export { type KwsModelMetadata, kwsMetadata, readKwsMetadata } from './metadata.js';
 export {
+  type LoadPretrainedOptions,
+  listPretrained,
+  loadPretrained,
+  pretrainedArtifacts,
+  pretrainedCard,
+} from './pretrained/load-pretrained.js';
+export {
+  GSC_DEV_DATA_NAME,
+  type ModelCard,
+  type ModelCardArchitecture,
+  type ModelCardClassMetrics,
+  type ModelCardData,
+  type ModelCardMetrics,
+  type ModelCardProfile,
+  type PretrainedFamily,
+  renderModelCard,
+  SPEECH_COMMANDS_ATTRIBUTION,
+  SPEECH_COMMANDS_LICENSE,
+  SPEECH_COMMANDS_LICENSE_URL,
+} from './pretrained/model-card.js';
+export {
   formatProfile,
   type LayerProfile,
   type MacCount,
@@ -69,3 +90,70 @@ export {
   type ProfileTotals,
   profile,
 } from './profile.js';
+export {
+  type KwsRecipe,
+  readRecipe,
+  recipeConfig,
+  recipeFromConfig,
+  recipeTrial,
+  writeRecipe,
+} from './tune/recipe.js';
+export {
+  type ChoiceParam,
+  checkSearchSpace,
+  choiceParam,
+  type FloatParam,
+  floatParam,
+  type IntParam,
+  intParam,
+  type ParamSpec,
+  type ParamValue,
+  type SearchSpace,
+  SMALL_BC_RESNET_BASE,
+  SMALL_BC_RESNET_SPACE,
+  sampleConfig,
+  showSpace,
+  type TrialConfig,
+  TUNABLE_OPTION_NAMES,
+} from './tune/search-space.js';
+export {
+  planSearch,
+  type Rung,
+  type TuneBudget,
+  type TunePlan,
+  type TuneStrategy,
+} from './tune/successive-halving.js';
+export {
+  type TrainingObjective,
+  type TrainingObjectiveOptions,
+  type TuneTeacher,
+  trainingObjective,
+} from './tune/training-objective.js';
+export { measureTrial, type ResolvedTrial, type TrialCost } from './tune/trial-config.js';
+export {
+  JOURNAL_CORRUPT,
+  type JournalContents,
+  readJournal,
+  type TrialEvaluation,
+  type TrialStatus,
+} from './tune/tune-journal.js';
+export { bestRecipe, type TuneReportPaths, writeTuneReport } from './tune/tune-output.js';
+export {
+  markParetoFronts,
+  type ParetoMarks,
+  type ReferencePoint,
+  tuneMarkdown,
+  tuneParetoSvg,
+  tuneTable,
+} from './tune/tune-report.js';
+export {
+  type ObjectiveResult,
+  type TrialBudget,
+  type TrialRecord,
+  type TuneConstraints,
+  type TuneContext,
+  type TuneObjective,
+  type TuneOptions,
+  type TuneResult,
+  tune,
+} from './tune.js';

@@ -1,0 +1,567 @@
+/**
+ * Packs a trained model as one of kws-kit's pretrained models.
+ *
+ *   npx tsx scripts/pack-pretrained.ts --name bcresnet1-gsc12 --model <checkpoint dir>
+ *     [--results <train-gsc results json>] [--data <speech-commands folder>] [--backend wasm|cpu]
+ *     [--arch '{"family":"bc-resnet","options":{…}}'] [--recipe '{"learningRate":0.1,…}']
+ *     [--accuracy 0.95] [--root <repo root>]
+ *
+ * Writes, for model `<name>`:
+ * - `pretrained/<name>/model.json` + `group1-shard1of1.bin`: the standard tfjs files (kws-kit
+ *   metadata with labels and front end inside), loadable from any URL with `tf.loadLayersModel`;
+ * - `pretrained/<name>/card.json` and `MODEL_CARD.md`: the model card (data licence and
+ *   attribution, recipe, accuracy, params, MACs, bytes);
+ * - `src/models/pretrained/<name>.ts`: the same model.json text and shard bytes (base64) as a
+ *   module that `loadPretrained` imports lazily;
+ * and regenerates `src/models/pretrained/catalog.ts` from every `pretrained/* /card.json`.
+ *
+ * Figures come from the results JSON that `scripts/train-gsc.ts --out` writes. Without
+ * `--results`, they come from the checkpoint itself (`state.json` of the folder and of its sibling
+ * `last/`), and the card says so. With `--data`, the model is re-evaluated on the validation split
+ * and the card records that accuracy and the per-class figures. The factory options (inferred from
+ * the topology, or `--arch`) are checked by rebuilding the model with them and comparing outputs.
+ *
+ * `packPretrained` and `writeCatalog` are the core, callable with any output folders (tests).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { loadSpeechCommands, type Split } from '../src/data/index.js';
+import { DEFAULT_FRONT_END, type FrontEndConfig } from '../src/features/index.js';
+import {
+  bcResNet,
+  crnn,
+  kwsMetadata,
+  loadArtifacts,
+  loadModel,
+  profile,
+  readKwsMetadata,
+  saveModel,
+} from '../src/models/index.js';
+import { encodeBase64 } from '../src/models/pretrained/base64.js';
+import {
+  GSC_DEV_DATA_NAME,
+  type ModelCard,
+  type ModelCardArchitecture,
+  type ModelCardMetrics,
+  type PretrainedFamily,
+  renderModelCard,
+  SPEECH_COMMANDS_ATTRIBUTION,
+  SPEECH_COMMANDS_LICENSE,
+  SPEECH_COMMANDS_LICENSE_URL,
+} from '../src/models/pretrained/model-card.js';
+import { createRng } from '../src/random.js';
+import { evaluate } from '../src/train/index.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** File names in the module folder that a model name must not take. */
+const RESERVED = new Set(['index', 'catalog', 'base64', 'model-card', 'load-pretrained', 'embedded-model']);
+const NAME_PATTERN = /^[a-z0-9]+(?:[a-z0-9-]*[a-z0-9])?$/;
+const CARD_JSON = 'card.json';
+const MODEL_CARD_MD = 'MODEL_CARD.md';
+const REFERENCES: Record<PretrainedFamily, string> = {
+  'bc-resnet': 'Kim et al., "Broadcasted Residual Learning for Efficient Keyword Spotting", Interspeech 2021',
+  crnn: 'Arik et al., "Convolutional Recurrent Neural Networks for Small-Footprint Keyword Spotting", Interspeech 2017, with attention pooling',
+};
+
+/** Where {@link packPretrained} and {@link writeCatalog} write. */
+export interface PackTargets {
+  /** Folder of the plain files: `<pretrainedDir>/<name>/model.json`, …. */
+  pretrainedDir: string;
+  /** Folder of the generated modules and `catalog.ts` (`src/models/pretrained` in the repo). */
+  moduleDir: string;
+}
+
+/** What {@link packPretrained} needs to know about a model. */
+export interface PackInput {
+  /** Registry name: lower-case letters, digits and inner dashes, e.g. `'bcresnet1-gsc12'`. */
+  name: string;
+  /** The trained model (not disposed). */
+  model: tfl.LayersModel;
+  /** Class names in output order. */
+  labels: string[];
+  /** Front end of the training features. Default `DEFAULT_FRONT_END`. */
+  frontEnd?: FrontEndConfig;
+  /** Family and factory options; checked by rebuilding the model and comparing outputs. */
+  architecture: Omit<ModelCardArchitecture, 'reference'>;
+  recipe: Record<string, string | number | boolean>;
+  /** Clips per split of the training data (gsc-dev). */
+  clips: { train?: number; validation?: number };
+  metrics: ModelCardMetrics;
+  /** The command that packs, for the generated headers. */
+  generatedBy: string;
+  /** Default: the version in the repository's package.json. */
+  kwsKitVersion?: string;
+  /** One-sentence task; default from the labels. */
+  task?: string;
+}
+
+/** What {@link packPretrained} wrote. */
+export interface PackResult {
+  card: ModelCard;
+  /** `<pretrainedDir>/<name>`. */
+  modelDir: string;
+  /** `<moduleDir>/<name>.ts`. */
+  modulePath: string;
+  /** Every file written. */
+  files: string[];
+}
+
+function checkName(name: string): void {
+  if (!NAME_PATTERN.test(name) || RESERVED.has(name)) {
+    throw new Error(
+      `model name "${name}" is not allowed: use lower-case letters, digits and inner dashes, not ${[...RESERVED].join(', ')}`,
+    );
+  }
+}
+
+/** A single-quoted TypeScript string literal of `text` (JSON text has no raw newlines). */
+function stringLiteral(text: string): string {
+  const body = text
+    .replace(/\\/g, '\\\\')
+    .replace(/'/g, "\\'")
+    .replace(/\n/g, '\\n')
+    .replace(/\r/g, '\\r')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+  return `'${body}'`;
+}
+
+function header(generatedBy: string, what: string): string {
+  return [
+    `// Generated by \`${generatedBy}\`.`,
+    `// Do not edit by hand: re-run scripts/pack-pretrained.ts. ${what}`,
+    '',
+  ].join('\n');
+}
+
+function repoVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function inputShapeOf(model: tfl.LayersModel): [number, number] {
+  const shape = model.inputs[0]?.shape;
+  const [frames, mels] = [shape?.[1], shape?.[2]];
+  if (shape === undefined || typeof frames !== 'number' || typeof mels !== 'number') {
+    throw new Error(`model input shape ${JSON.stringify(shape)} is not [batch, frames, mels(, 1)]`);
+  }
+  return [frames, mels];
+}
+
+/**
+ * Builds the family's factory model with `options`, copies the trained weights into it, and
+ * throws unless both give bit-identical logits on a seeded random batch: the card's factory
+ * options then provably describe the model.
+ */
+export function verifyArchitecture(model: tfl.LayersModel, architecture: PackInput['architecture']): void {
+  const options = { ...architecture.options };
+  const rebuilt =
+    architecture.family === 'bc-resnet'
+      ? bcResNet(options as Parameters<typeof bcResNet>[0])
+      : crnn(options as Parameters<typeof crnn>[0]);
+  try {
+    const ours = model.getWeights();
+    const theirs = rebuilt.getWeights();
+    const same =
+      ours.length === theirs.length &&
+      ours.every((w, i) => tf.util.arraysEqual(w.shape, theirs[i]?.shape ?? []));
+    if (!same) {
+      throw new Error(
+        `${architecture.family}(${JSON.stringify(options)}) has other weights than the model (${theirs.length} vs ${ours.length} tensors or different shapes); pass --arch`,
+      );
+    }
+    rebuilt.setWeights(ours);
+    const shape = (model.inputs[0]?.shape ?? []).slice(1) as number[];
+    const rng = createRng(7);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const x = Float32Array.from({ length: 2 * size }, () => rng.normal() * 3 - 8);
+    const [a, b] = tf.tidy(() => {
+      const input = tf.tensor(x, [2, ...shape]);
+      return [
+        (model.predict(input) as tf.Tensor).dataSync(),
+        (rebuilt.predict(input) as tf.Tensor).dataSync(),
+      ];
+    });
+    if (a === undefined || b === undefined || a.length !== b.length || a.some((v, i) => v !== b[i])) {
+      throw new Error(
+        `${architecture.family}(${JSON.stringify(options)}) does not reproduce the model's outputs; pass --arch`,
+      );
+    }
+  } finally {
+    rebuilt.dispose();
+  }
+}
+
+/**
+ * Writes one pretrained model: plain files (`model.json`, shard, `card.json`, `MODEL_CARD.md`)
+ * into `<pretrainedDir>/<name>/` and the generated module `<moduleDir>/<name>.ts` holding the same
+ * bytes. Does not touch the catalog (see {@link writeCatalog}).
+ */
+export async function packPretrained(input: PackInput, targets: PackTargets): Promise<PackResult> {
+  checkName(input.name);
+  const frontEnd = { ...(input.frontEnd ?? DEFAULT_FRONT_END) } as FrontEndConfig;
+  const inputShape = inputShapeOf(input.model);
+  const outputs = input.model.outputs[0]?.shape[1];
+  if (outputs !== input.labels.length) {
+    throw new Error(`the model has ${outputs} outputs but ${input.labels.length} labels were given`);
+  }
+  verifyArchitecture(input.model, input.architecture);
+  const totals = profile(input.model).total;
+
+  const modelDir = join(targets.pretrainedDir, input.name);
+  const info = {
+    pretrained: input.name,
+    data: GSC_DEV_DATA_NAME,
+    license: SPEECH_COMMANDS_LICENSE,
+    attribution: SPEECH_COMMANDS_ATTRIBUTION,
+  };
+  const saved = await saveModel(input.model, modelDir, {
+    metadata: kwsMetadata(input.labels, frontEnd, info),
+  });
+  const jsonBytes = readFileSync(saved.modelJson.path);
+  const weights = Buffer.concat(saved.shards.map((s) => readFileSync(s.path)));
+
+  const card: ModelCard = {
+    name: input.name,
+    task:
+      input.task ??
+      `Keyword spotting: classifies 1 s of 16 kHz speech into ${input.labels.length} classes (${input.labels.join(', ')}).`,
+    labels: [...input.labels],
+    frontEnd,
+    inputShape,
+    architecture: { ...input.architecture, reference: REFERENCES[input.architecture.family] },
+    recipe: { ...input.recipe },
+    data: {
+      name: GSC_DEV_DATA_NAME,
+      clips: { ...input.clips },
+      license: SPEECH_COMMANDS_LICENSE,
+      licenseUrl: SPEECH_COMMANDS_LICENSE_URL,
+      attribution: SPEECH_COMMANDS_ATTRIBUTION,
+    },
+    metrics: input.metrics,
+    profile: {
+      params: totals.params,
+      trainableParams: totals.trainableParams,
+      macs: totals.macs,
+      normMacs: totals.normMacs,
+      weightBytes: weights.byteLength,
+      modelJsonBytes: jsonBytes.byteLength,
+      bytesOnDisk: weights.byteLength + jsonBytes.byteLength,
+    },
+    generatedBy: input.generatedBy,
+    kwsKitVersion: input.kwsKitVersion ?? repoVersion(),
+  };
+  const cardPath = join(modelDir, CARD_JSON);
+  const markdownPath = join(modelDir, MODEL_CARD_MD);
+  writeFileSync(cardPath, `${JSON.stringify(card, null, 2)}\n`);
+  writeFileSync(markdownPath, renderModelCard(card));
+
+  mkdirSync(targets.moduleDir, { recursive: true });
+  const modulePath = join(targets.moduleDir, `${input.name}.ts`);
+  const source = [
+    header(input.generatedBy, `Same bytes as pretrained/${input.name}/.`),
+    `/** \`pretrained/${input.name}/model.json\`, byte for byte. */`,
+    `export const modelJson = ${stringLiteral(new TextDecoder().decode(jsonBytes))};`,
+    '',
+    `/** The weight shards of \`pretrained/${input.name}/\`, concatenated, base64 (${weights.byteLength} bytes). */`,
+    `export const weightsBase64 = ${stringLiteral(encodeBase64(weights))};`,
+    '',
+  ].join('\n');
+  writeFileSync(modulePath, source);
+  return {
+    card,
+    modelDir,
+    modulePath,
+    files: [saved.modelJson.path, ...saved.shards.map((s) => s.path), cardPath, markdownPath, modulePath],
+  };
+}
+
+/**
+ * Regenerates `<moduleDir>/catalog.ts` from every `<pretrainedDir>/<name>/card.json` whose module
+ * `<moduleDir>/<name>.ts` exists, in name order.
+ *
+ * @returns The path of the catalog and the names it lists.
+ */
+export function writeCatalog(targets: PackTargets, generatedBy: string): { path: string; names: string[] } {
+  const cards: ModelCard[] = [];
+  if (existsSync(targets.pretrainedDir)) {
+    for (const name of readdirSync(targets.pretrainedDir).sort()) {
+      const cardPath = join(targets.pretrainedDir, name, CARD_JSON);
+      if (!existsSync(cardPath)) continue;
+      if (!existsSync(join(targets.moduleDir, `${name}.ts`))) {
+        throw new Error(`${cardPath} has no generated module ${name}.ts in ${targets.moduleDir}; re-pack it`);
+      }
+      const card = JSON.parse(readFileSync(cardPath, 'utf8')) as ModelCard;
+      if (card.name !== name) throw new Error(`${cardPath} names model "${card.name}", not "${name}"`);
+      cards.push(card);
+    }
+  }
+  const entries = cards.map(
+    (card) => `  {\n    card: ${JSON.stringify(card)},\n    load: () => import('./${card.name}.js'),\n  },`,
+  );
+  const source = [
+    header(generatedBy, 'Lists every pretrained/*/card.json.'),
+    "import type { PretrainedEntry } from './embedded-model.js';",
+    '',
+    '/** The pretrained models shipped in the package, in name order; weights load lazily. */',
+    `export const PRETRAINED_CATALOG: readonly PretrainedEntry[] = [${entries.length > 0 ? `\n${entries.join('\n')}\n` : ''}];`,
+    '',
+  ].join('\n');
+  const path = join(targets.moduleDir, 'catalog.ts');
+  mkdirSync(targets.moduleDir, { recursive: true });
+  writeFileSync(path, source);
+  return { path, names: cards.map((c) => c.name) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+// ---------------------------------------------------------------------------------------------
+
+/** Family and factory options read off a kws-kit model's layers. */
+export function inferArchitecture(model: tfl.LayersModel): PackInput['architecture'] {
+  const names = new Set(model.layers.map((l) => l.name));
+  const config = (name: string): Record<string, unknown> =>
+    model.getLayer(name).getConfig() as Record<string, unknown>;
+  const numClasses = model.outputs[0]?.shape[1] as number;
+  const inputShape = inputShapeOf(model);
+  if (names.has('stem_conv')) {
+    const stem = config('stem_conv');
+    const causal = model.layers.some((l) => (l.getConfig() as { causal?: unknown }).causal === true);
+    return {
+      family: 'bc-resnet',
+      options: { width: (stem.filters as number) / 16, numClasses, causal, inputShape },
+    };
+  }
+  if (names.has('crnn_conv')) {
+    const conv = config('crnn_conv');
+    const gruNames = [...names].filter((n) => /^crnn_gru_\d+$/.test(n));
+    const first = model.getLayer('crnn_gru_1');
+    const bidirectional = first.getClassName() === 'Bidirectional';
+    const gru = bidirectional
+      ? (config('crnn_gru_1').layer as { config: Record<string, unknown> }).config
+      : config('crnn_gru_1');
+    return {
+      family: 'crnn',
+      options: {
+        numClasses,
+        inputShape,
+        convChannels: conv.filters,
+        kernelSize: conv.kernel_size ?? conv.kernelSize,
+        stride: conv.strides,
+        hiddenSize: gru.units,
+        gruLayers: gruNames.length,
+        bidirectional,
+        dropout: names.has('crnn_dropout_1') ? config('crnn_dropout_1').rate : 0,
+        attentionSize: config('crnn_attention').units,
+      },
+    };
+  }
+  throw new Error('cannot tell the architecture from the layers (no stem_conv or crnn_conv); pass --arch');
+}
+
+interface TrainResults {
+  model?: string;
+  backend?: string;
+  data?: { labels?: string[]; train?: number; validation?: number };
+  recipe?: Record<string, string | number | boolean>;
+  bestEpoch?: number;
+  bestValidationAccuracy?: number;
+  trainingSeconds?: number;
+  history?: unknown[];
+}
+
+interface CheckpointFacts {
+  labels?: string[];
+  recipe: Record<string, string | number | boolean>;
+  clips: { train?: number; validation?: number };
+  accuracy?: number;
+  source: string;
+}
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+function fromResults(path: string): CheckpointFacts {
+  if (!existsSync(path)) throw new Error(`--results ${path} does not exist (has the run finished?)`);
+  const r = readJson<TrainResults>(path);
+  const recipe: Record<string, string | number | boolean> = { ...(r.recipe ?? {}) };
+  if (r.backend !== undefined) recipe.backend = r.backend;
+  if (r.bestEpoch !== undefined) recipe.bestEpoch = r.bestEpoch;
+  if (r.trainingSeconds !== undefined) recipe.trainingSeconds = r.trainingSeconds;
+  return {
+    ...(r.data?.labels ? { labels: r.data.labels } : {}),
+    recipe,
+    clips: {
+      ...(r.data?.train !== undefined ? { train: r.data.train } : {}),
+      ...(r.data?.validation !== undefined ? { validation: r.data.validation } : {}),
+    },
+    ...(r.bestValidationAccuracy !== undefined ? { accuracy: r.bestValidationAccuracy } : {}),
+    source: `best validation accuracy of the training run (epoch ${r.bestEpoch ?? '?'}), from ${path}`,
+  };
+}
+
+function fromCheckpoint(dir: string): CheckpointFacts {
+  const own = join(dir, 'state.json');
+  const last = join(dir, '..', 'last', 'state.json');
+  const best = existsSync(own) ? readJson<{ epoch?: number; validationAccuracy?: number }>(own) : {};
+  const state = existsSync(last)
+    ? readJson<{
+        epoch?: number;
+        fingerprint?: {
+          optimizer?: string;
+          batchSize?: number;
+          trainExamples?: number;
+          labels?: string[];
+          seed?: number;
+        };
+      }>(last)
+    : {};
+  const f = state.fingerprint ?? {};
+  const recipe: Record<string, string | number | boolean> = {};
+  if (f.optimizer !== undefined) recipe.optimizer = f.optimizer;
+  if (f.batchSize !== undefined) recipe.batchSize = f.batchSize;
+  if (f.seed !== undefined) recipe.seed = f.seed;
+  if (state.epoch !== undefined) recipe.epochsCompletedWhenPacked = state.epoch;
+  if (best.epoch !== undefined) recipe.checkpointEpoch = best.epoch;
+  return {
+    ...(f.labels ? { labels: f.labels } : {}),
+    recipe,
+    clips: f.trainExamples !== undefined ? { train: f.trainExamples } : {},
+    ...(best.validationAccuracy !== undefined ? { accuracy: best.validationAccuracy } : {}),
+    source: `checkpoint ${dir} at epoch ${best.epoch ?? '?'} of a training run not finished when packed (no results JSON)`,
+  };
+}
+
+function parseFlags(argv: string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i] as string;
+    const value = argv[i + 1];
+    if (!key.startsWith('--') || value === undefined)
+      throw new Error(`expected --key value pairs; got "${key}"`);
+    flags.set(key.slice(2), value);
+  }
+  return flags;
+}
+
+function quote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const flags = parseFlags(argv);
+  const name = flags.get('name');
+  const modelDir = flags.get('model');
+  if (name === undefined || modelDir === undefined) {
+    throw new Error(
+      'usage: tsx scripts/pack-pretrained.ts --name <name> --model <dir> [--results <json>] [--data <dir>]',
+    );
+  }
+  // Backends are the application's choice; the core functions above use whatever is current.
+  await Promise.all([import('@tensorflow/tfjs-backend-cpu'), import('@tensorflow/tfjs-backend-wasm')]);
+  const { selectBackend } = await import('./script-args.js');
+  await selectBackend(flags.get('backend') ?? 'wasm');
+  const root = resolve(flags.get('root') ?? REPO_ROOT);
+  const targets: PackTargets = {
+    pretrainedDir: join(root, 'pretrained'),
+    moduleDir: join(root, 'src', 'models', 'pretrained'),
+  };
+  const generatedBy = ['npx tsx scripts/pack-pretrained.ts', ...argv.map(quote)].join(' ');
+
+  const results = flags.get('results');
+  const facts = results !== undefined ? fromResults(results) : fromCheckpoint(modelDir);
+  const metadata = readKwsMetadata((await loadArtifacts(modelDir)).userDefinedMetadata);
+  const labels = metadata?.labels ?? facts.labels ?? flags.get('labels')?.split(',');
+  if (labels === undefined)
+    throw new Error('no labels in the model, the results or the checkpoint; pass --labels a,b,c');
+  const frontEnd = metadata?.frontEnd ?? { ...DEFAULT_FRONT_END };
+  const recipe = {
+    ...facts.recipe,
+    ...(flags.has('recipe') ? JSON.parse(flags.get('recipe') as string) : {}),
+  };
+
+  const model = await loadModel(modelDir);
+  const architecture = flags.has('arch')
+    ? (JSON.parse(flags.get('arch') as string) as PackInput['architecture'])
+    : inferArchitecture(model);
+
+  let accuracy = flags.has('accuracy') ? Number(flags.get('accuracy')) : facts.accuracy;
+  let source = flags.has('accuracy')
+    ? `given on the command line (--accuracy); ${facts.source}`
+    : facts.source;
+  let perClass: ModelCardMetrics['perClass'];
+  const clips = { ...facts.clips };
+  const dataDir = flags.get('data');
+  if (dataDir !== undefined) {
+    const data = await loadSpeechCommands(dataDir, { labels, splits: ['validation'], features: frontEnd });
+    const validation = data.splits.validation as Split;
+    const result = evaluate(model, validation, { batchSize: 100 });
+    if (accuracy !== undefined && Math.abs(accuracy - result.accuracy) > 1e-9) {
+      console.error(`note: re-evaluated accuracy ${result.accuracy} differs from the recorded ${accuracy}`);
+    }
+    source = `re-evaluated when packing on the ${validation.labels.length} validation clips (${tf.getBackend()} backend); ${facts.source}`;
+    accuracy = result.accuracy;
+    perClass = result.perClass.map(({ label, recall, precision, support }) => ({
+      label,
+      recall,
+      precision,
+      support,
+    }));
+    clips.validation = validation.labels.length;
+  }
+  if (accuracy === undefined || !Number.isFinite(accuracy)) {
+    throw new Error('no validation accuracy: pass --results, --data or --accuracy');
+  }
+
+  const packed = await packPretrained(
+    {
+      name,
+      model,
+      labels,
+      frontEnd,
+      architecture,
+      recipe,
+      clips,
+      metrics: { validationAccuracy: accuracy, source, ...(perClass ? { perClass } : {}) },
+      generatedBy,
+    },
+    targets,
+  );
+  model.dispose();
+  const catalog = writeCatalog(targets, generatedBy);
+  // Generated TypeScript in the house format, so lint passes on a fresh pack.
+  const tsFiles = [packed.modulePath, catalog.path].filter((p) => p.startsWith(REPO_ROOT));
+  if (tsFiles.length > 0) {
+    const biome = join(REPO_ROOT, 'node_modules', '.bin', 'biome');
+    const r = spawnSync(biome, ['format', '--write', ...tsFiles], { cwd: REPO_ROOT, encoding: 'utf8' });
+    if (r.status !== 0) console.error(`biome format failed: ${r.stderr}`);
+  }
+  const { card } = packed;
+  console.log(
+    JSON.stringify(
+      {
+        name,
+        files: packed.files.map((f) => relative(root, f)),
+        catalog: catalog.names,
+        validationAccuracy: card.metrics.validationAccuracy,
+        params: card.profile.params,
+        macs: card.profile.macs,
+        bytesOnDisk: card.profile.bytesOnDisk,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}
