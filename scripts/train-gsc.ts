@@ -20,8 +20,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { buildModel, speechCommandsAugment } from '../src/cli/train.js';
 import { loadSpeechCommands, type Split } from '../src/data/index.js';
-import { bcResNet, crnn, profile } from '../src/models/index.js';
+import { profile } from '../src/models/index.js';
 import { createRng } from '../src/random.js';
 import { createBatchAugmenter } from '../src/train/augment-batch.js';
 import { evaluate } from '../src/train/evaluate.js';
@@ -57,35 +58,23 @@ const validation = subset(
 );
 
 const inputShape: [number, number] = [trainSplit.frames, trainSplit.bins];
-const model =
-  modelName === 'crnn'
-    ? crnn({ numClasses: data.labels.length, inputShape, seed })
-    : bcResNet({
-        width: num('width', 1),
-        numClasses: data.labels.length,
-        inputShape,
-        seed,
-        causal: flags.has('causal'),
-      });
+const family = modelName === 'crnn' ? 'crnn' : 'bc-resnet';
+const modelSpec = {
+  family,
+  numClasses: data.labels.length,
+  inputShape,
+  seed,
+  ...(family === 'bc-resnet' ? { width: num('width', 1), causal: flags.has('causal') } : {}),
+} as const;
+const model = buildModel(modelSpec);
 const params = (({ params: all, trainableParams, macs }) => ({ all, trainable: trainableParams, macs }))(
   profile(model).total,
 );
-const augment = flags.has('no-augment')
-  ? undefined
-  : { timeShiftMs: 100, noise: { probability: 0.8, maxGain: 0.1, clips: data.backgroundNoise } };
+const augment = flags.has('no-augment') ? undefined : speechCommandsAugment(data.backgroundNoise);
 
 /** Times `steps` training steps, phase by phase, on a model copy of the same architecture. */
 async function profileSteps(steps: number): Promise<Record<string, unknown>> {
-  const probe =
-    modelName === 'crnn'
-      ? crnn({ numClasses: data.labels.length, inputShape, seed })
-      : bcResNet({
-          width: num('width', 1),
-          numClasses: data.labels.length,
-          inputShape,
-          seed,
-          causal: flags.has('causal'),
-        });
+  const probe = buildModel(modelSpec);
   const vars = probe.trainableWeights.map((w) => w.read() as tf.Variable);
   const opt = createOptimizer({ optimizer, learningRate: 0.01, weightDecay: 1e-3 });
   const aug = augment === undefined ? null : createBatchAugmenter(trainSplit, augment);

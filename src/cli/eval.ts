@@ -8,12 +8,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LabelSet, loadSpeechCommands, type Split } from '../data/index.js';
 import { KwsError } from '../errors.js';
-import { loadArtifacts, modelFromArtifacts, readKwsMetadata } from '../models/index.js';
+import { modelFromArtifacts, readKwsMetadata } from '../models/index.js';
 import { evaluate } from '../train/index.js';
+import { resolveModelArtifacts } from './model-arg.js';
 
 /** Options of {@link runEval}. */
 export interface EvalCommandOptions {
-  /** Folder (or model.json path) of a model saved with `saveModel`. */
+  /**
+   * A pretrained model's name (one of `listPretrained()`, e.g. `'bcresnet1-gsc12'`), or the folder
+   * (or model.json path) of a model saved with `saveModel`. A pretrained name wins over a folder of
+   * the same name in the working directory; write `./name` for the folder.
+   */
   model: string;
   /** Speech Commands folder in the standard layout. */
   data: string;
@@ -38,9 +43,9 @@ export interface EvalCommandResult {
   split: string;
 }
 
-/** Evaluates a saved model on a data folder. */
+/** Evaluates a pretrained or saved model on a data folder. */
 export async function runEval(options: EvalCommandOptions): Promise<EvalCommandResult> {
-  const artifacts = await loadArtifacts(options.model);
+  const artifacts = await resolveModelArtifacts(options.model);
   const metadata = readKwsMetadata(artifacts.userDefinedMetadata);
   const labels = metadata ? metadata.labels : labelSet(options.labels ?? 'v2-12');
   const which = options.split ?? 'auto';

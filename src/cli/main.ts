@@ -1,104 +1,85 @@
 /**
- * The `kws-kit` command line, as a function ({@link main}); `bin.ts` runs it. Subcommands so far: `eval`. Exit codes: 0 success, 1 unexpected error,
- * 2 bad usage (unknown option, missing argument), 3 bad input (missing file or folder, data
- * folder in the wrong layout, corrupt model: a `KwsError`).
+ * The `kws-kit` command line as a function ({@link main}); `bin.ts` runs it with the process's
+ * streams, tests run it in-process with their own. Each subcommand lives in
+ * `src/cli/<name>-command.ts` as a function `(io) => Command`; this file only lists them.
  *
  * @packageDocumentation
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { KwsError } from '../errors.js';
-import { type CliBackend, useBackend } from './backend.js';
-import { runEval } from './eval.js';
+import { Command } from 'commander';
+import type { CliIo } from './cli-io.js';
+import { processIo } from './cli-io.js';
+import { detectCommand } from './detect-command.js';
+import { distillCommand } from './distill-command.js';
+import { evalCommand } from './eval-command.js';
+import { EXIT, errorMessage, exitCodeOf } from './exit-codes.js';
+import { profileCommand } from './profile-command.js';
+import { quantizeCommand } from './quantize-command.js';
+import { trainCommand } from './train-command.js';
+import { tuneCommand } from './tune-command.js';
 
-/** Exit codes of the `kws-kit` command. */
-export const EXIT = { ok: 0, unexpected: 1, usage: 2, badInput: 3 } as const;
+export { EXIT } from './exit-codes.js';
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be an integer >= 1');
-  return n;
-}
+/** Builds one subcommand around the streams it reads and writes. */
+export type CommandFactory = (io: CliIo) => Command;
 
-function progress(label: string, enabled: boolean): ((done: number, total: number) => void) | undefined {
-  if (!enabled) return undefined;
-  return (done, total) => {
-    const width = 30;
-    const filled = total > 0 ? Math.round((done / total) * width) : width;
-    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
-    if (done >= total) process.stderr.write('\n');
-  };
-}
+/** The subcommands, in the order `kws-kit --help` lists them. */
+export const COMMANDS: readonly CommandFactory[] = [
+  trainCommand,
+  distillCommand,
+  quantizeCommand,
+  evalCommand,
+  detectCommand,
+  profileCommand,
+  tuneCommand,
+];
 
-function buildProgram(): Command {
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  failure while running (unexpected error)
+  2  usage error: unknown command or option, missing or malformed argument, bad option value
+  3  input not found or invalid: missing file or folder, data folder in the wrong layout,
+     corrupt model or WAV, a model that does not fit the labels
+
+Run kws-kit <command> --help for a command's options.`;
+
+/** The `kws-kit` program writing to `io`. */
+export function buildProgram(io: CliIo, commands: readonly CommandFactory[] = COMMANDS): Command {
   const program = new Command('kws-kit')
-    .description('Keyword spotting on TensorFlow.js: evaluate, train and run small KWS models.')
-    .exitOverride()
-    .showHelpAfterError();
-
-  program
-    .command('eval')
     .description(
-      'Accuracy, per-class precision/recall and confusion matrix of a model on a Speech Commands folder.',
+      'Keyword spotting on TensorFlow.js: train, distil, quantize, evaluate and run small KWS models.',
     )
-    .requiredOption('-m, --model <dir>', 'model folder (or model.json) written by saveModel')
-    .requiredOption('-d, --data <dir>', 'Speech Commands folder (word folders, optional *_list.txt files)')
-    .addOption(
-      new Option('-s, --split <split>', 'clips to evaluate: the test list if it names clips, else all')
-        .choices(['auto', 'all', 'train', 'validation', 'test'])
-        .default('auto'),
-    )
-    .option(
-      '-l, --labels <set>',
-      'label set if the model has no kws-kit metadata: v2-12, v2-35 or a,b,c',
-      'v2-12',
-    )
-    .option('-b, --batch-size <n>', 'examples per forward pass', positiveInt, 100)
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu']).default('wasm'))
-    .option('--json', 'print { accuracy, perClass, confusion, labels } as JSON')
-    .action(async (o) => {
-      await useBackend(o.backend as CliBackend);
-      const result = await runEval({
-        model: o.model,
-        data: o.data,
-        split: o.split,
-        labels: o.labels,
-        batchSize: o.batchSize,
-        onProgress: progress('decoding', !o.json && process.stderr.isTTY === true),
-      });
-      if (o.json) {
-        const { accuracy, perClass, confusion, labels } = result;
-        process.stdout.write(`${JSON.stringify({ accuracy, perClass, confusion, labels })}\n`);
-        return;
-      }
-      const lines = [
-        `accuracy ${(100 * result.accuracy).toFixed(2)}% on ${result.clips} clips (${result.split})`,
-        '',
-        `${'label'.padEnd(12)} ${'precision'.padStart(9)} ${'recall'.padStart(7)} ${'f1'.padStart(6)} ${'n'.padStart(5)}`,
-        ...result.perClass.map(
-          (c) =>
-            `${c.label.padEnd(12)} ${c.precision.toFixed(3).padStart(9)} ${c.recall.toFixed(3).padStart(7)} ${c.f1.toFixed(3).padStart(6)} ${String(c.support).padStart(5)}`,
-        ),
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
-    });
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .addHelpText('after', EXIT_CODES_HELP);
+  for (const make of commands) {
+    // Subcommands built on their own do not inherit the program's settings unless copied.
+    program.addCommand(make(io).copyInheritedSettings(program));
+  }
   return program;
 }
 
-/** Runs the command line `argv` (without node and script) and resolves to an exit code. */
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+/**
+ * Runs the command line `argv` (without node and script) and resolves to an exit code (see
+ * `exit-codes.ts`, also printed by `kws-kit --help`). Never rejects; errors are printed on
+ * `io.stderr`.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const program = buildProgram(io);
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
-    if (e instanceof KwsError) {
-      process.stderr.write(`kws-kit: ${e.message} [${e.code}]\n`);
-      return EXIT.badInput;
-    }
-    process.stderr.write(`kws-kit: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
-    return EXIT.unexpected;
+    const message = errorMessage(e);
+    if (message !== null) io.stderr.write(`${message}\n`);
+    return exitCodeOf(e);
   }
 }

@@ -43,7 +43,7 @@ const MAX_WINDOW_STEPS = 4096;
  * explains what stateful streaming supports.
  *
  * @throws KwsError `INVALID_ARGUMENT` when the model is not a unidirectional kws-kit CRNN (conv
- *   models such as BC-ResNet need `toStreaming`, not available yet) or not a LayersModel.
+ *   models such as a causal BC-ResNet stream through `toStreaming` instead) or not a LayersModel.
  */
 export function compileStatefulCrnn(model: LayersModel): CrnnRuntime {
   let runtime: CrnnRuntime;
@@ -53,9 +53,9 @@ export function compileStatefulCrnn(model: LayersModel): CrnnRuntime {
     if (error instanceof KwsError && error.code === 'MODEL_INVALID') {
       throw new KwsError(
         'INVALID_ARGUMENT',
-        "mode 'stateful' is not available yet for this model: it supports kws-kit CRNNs (crnn()), " +
-          'whose GRU state is carried between hops; stateful streaming of conv models (BC-ResNet) ' +
-          "needs toStreaming(), which comes in a later release. Use mode 'window' (the default). " +
+        "mode 'stateful' cannot carry this recurrent model's state: it supports unidirectional " +
+          'kws-kit CRNNs (crnn()), whose GRU state is carried between hops (conv models such as a ' +
+          "causal BC-ResNet stream through toStreaming() instead). Use mode 'window' for this model. " +
           `(${error.message})`,
       );
     }

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 export { KwsError, type KwsErrorCode } from '../errors.js';
+export { ConvStatefulMode, type ConvStatefulModeOptions } from './conv-stateful-mode.js';
 export {
   CrnnStatefulMode,
   type CrnnStatefulModeOptions,
@@ -44,6 +45,7 @@ export {
   type ThresholdPoint,
   type ThresholdSweepOptions,
 } from './stream-score.js';
+export { StreamingConvNet } from './streaming-conv-net.js';
 export {
   DEFAULT_HOP_MS,
   DEFAULT_SMOOTHING_MS,
@@ -54,4 +56,5 @@ export {
   type StreamingKwsOptions,
   type StreamingMode,
 } from './streaming-kws.js';
+export { STREAMABLE_LAYERS, type ToStreamingOptions, toStreaming } from './to-streaming.js';
 export { DEFAULT_MAX_BATCH, WindowMode, type WindowModeOptions } from './window-mode.js';

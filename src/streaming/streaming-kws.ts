@@ -19,17 +19,21 @@ import {
   type StreamingFeatureOptions,
 } from '../features/index.js';
 import { checkChoice, checkNumber, checkOptions, checkSampleRate, checkSignal } from '../validate.js';
+import { ConvStatefulMode } from './conv-stateful-mode.js';
 import { CrnnStatefulMode, compileStatefulCrnn } from './crnn-stateful-mode.js';
 import { type Detection, type DetectorConfig, type DetectorOptions, KeywordDetector } from './detector.js';
 import type { InferenceMode } from './inference-mode.js';
 import { describeModel } from './model-input.js';
 import { PosteriorSmoother } from './smoothing.js';
+import type { StreamingConvNet } from './streaming-conv-net.js';
+import { toStreaming } from './to-streaming.js';
 import { WindowMode } from './window-mode.js';
 
 /**
  * How the model is run on the stream: `'window'` re-runs the model on the last window every hop
- * (any model); `'stateful'` carries a kws-kit CRNN's GRU state from hop to hop
- * ({@link CrnnStatefulMode}).
+ * (any model); `'stateful'` carries state from hop to hop: a kws-kit CRNN's GRU state
+ * ({@link CrnnStatefulMode}), or a causal conv model's per-conv ring buffers
+ * ({@link ConvStatefulMode}, via `toStreaming`).
  */
 export type StreamingMode = 'window' | 'stateful';
 
@@ -60,17 +64,22 @@ export interface StreamingKwsOptions extends Omit<DetectorOptions, 'labels'> {
   labels?: readonly string[];
   /**
    * `'window'` (default): the model on the last `windowMs` every `hopMs`, equal to the offline
-   * model on each window. `'stateful'`: kws-kit CRNNs only (compiled to plain TypeScript, no
-   * tensors); the GRU state is carried over the whole stream, the conv runs on new frames only,
-   * and attention pools the GRU outputs of the last `windowMs` (see {@link CrnnStatefulMode} for
-   * exactly what each posterior is). Other models (BC-ResNet) throw `INVALID_ARGUMENT`: their
-   * stateful streaming needs `toStreaming`, which comes later.
+   * model on each window. `'stateful'` (compiled to plain TypeScript, no tensors):
+   * - kws-kit CRNNs (models with GRU layers): the GRU state is carried over the whole stream, the
+   *   conv runs on new frames only, and attention pools the GRU outputs of the last `windowMs`
+   *   (see {@link CrnnStatefulMode} for exactly what each posterior is);
+   * - causal conv models (`bcResNet({ causal: true })`, see `toStreaming`): each frame runs once
+   *   through the model with ring-buffer state in every temporal conv; each hop averages the
+   *   frame features of the last `windowMs` and runs the classifier (see {@link ConvStatefulMode}).
+   * Models it cannot stream (non-causal BC-ResNet, unknown layers) throw `INVALID_ARGUMENT`.
    */
   mode?: StreamingMode;
   /**
    * Time between two model runs in ms: a positive multiple of the front end's hop (10 ms by
-   * default); in mode `'stateful'` a multiple of the CRNN's conv time stride (8 frames = 80 ms
-   * for the default CRNN). Default 100 (`'window'`), one conv stride (`'stateful'`).
+   * default); in mode `'stateful'` with a CRNN a multiple of its conv time stride (8 frames =
+   * 80 ms for the default CRNN). Default 100 (`'window'` and `'stateful'` conv models), one conv
+   * stride (`'stateful'` CRNNs). A stateful conv model computes every frame whatever the hop; the
+   * hop only sets how often the classifier runs.
    */
   hopMs?: number;
   /**
@@ -122,6 +131,29 @@ export interface StreamingKwsConfig extends DetectorConfig {
 
 const EMPTY = new Float32Array(0);
 
+/** Layer classes that make a model recurrent (streamed statefully by the CRNN runtime). */
+const RECURRENT_LAYERS = new Set(['GRU', 'LSTM', 'SimpleRNN', 'RNN', 'Bidirectional']);
+
+function hasRecurrentLayer(model: LayersModel): boolean {
+  return model.layers.some((layer) => RECURRENT_LAYERS.has(layer.getClassName()));
+}
+
+/** {@link toStreaming}, with "cannot stream this model" reported as a bad `mode` choice. */
+function convertForStateful(model: LayersModel, windowFrames: number): StreamingConvNet {
+  try {
+    return toStreaming(model, { windowFrames });
+  } catch (error) {
+    if (error instanceof KwsError && error.code === 'MODEL_INVALID') {
+      throw new KwsError(
+        'INVALID_ARGUMENT',
+        `mode 'stateful' cannot stream this model: ${error.message}. Stateful streaming supports ` +
+          "kws-kit CRNNs and causal conv models (bcResNet({ causal: true })); use mode 'window' for any model",
+      );
+    }
+    throw error;
+  }
+}
+
 function isFunction(value: unknown): value is DetectionListener {
   return typeof value === 'function';
 }
@@ -144,6 +176,12 @@ function isFunction(value: unknown): value is DetectionListener {
  *   (80 ms) by default, the first when the first window's conv steps are complete (1020 ms for
  *   the default CRNN; it equals the offline model on that window), the later ones from the GRU
  *   state carried since the start of the stream (see {@link CrnnStatefulMode}).
+ * - Mode `'stateful'` with a causal conv model (`bcResNet({ causal: true })`) keeps the window
+ *   mode's hop grid (first posterior after the first window, then every `hopMs`); posterior k
+ *   is the classifier on the mean frame features of its window, computed once per frame with
+ *   conv state carried since the start of the stream. The first equals the window mode's; later
+ *   ones see the real frames before their window where the window mode sees zero padding (see
+ *   {@link ConvStatefulMode}).
  * - Memory is bounded: `windowMs` of features, fewer than `nFft` samples of pending audio and the
  *   resampler's filter history, whatever is pushed.
  *
@@ -200,7 +238,8 @@ export class StreamingKWS {
    * and its default). Async so that pretrained models can be loaded by name in a later release.
    *
    * @throws KwsError `INVALID_ARGUMENT` for a bad or missing option (including `mode: 'stateful'`
-   *   with a model that is not a unidirectional kws-kit CRNN, and `hopMs` that is not a multiple
+   *   with a model it cannot stream: a bidirectional CRNN, a non-causal conv model, unknown
+   *   layers; and `hopMs` that is not a multiple
    *   of the front end's hop, or in `'stateful'` mode of the CRNN's conv stride), `NOT_FOUND`
    *   for a `pretrained` name (none ship yet) or a keyword / threshold key that is not a label,
    *   `MODEL_INVALID` for a model that does not map `[batch, frames, mels]` to `[batch, classes]`,
@@ -253,7 +292,8 @@ export class StreamingKWS {
     const sampleRate = frontEnd.sampleRate;
     const { frameLength: nFft, hopLength } = extractor;
     const frontHopMs = (1000 * hopLength) / sampleRate;
-    const runtime = mode === 'stateful' ? compileStatefulCrnn(o.model) : null;
+    const recurrent = mode === 'stateful' && hasRecurrentLayer(o.model);
+    const runtime = recurrent ? compileStatefulCrnn(o.model) : null;
     if (runtime !== null && o.modelOutput === 'probabilities') {
       throw new KwsError(
         'INVALID_ARGUMENT',
@@ -287,8 +327,14 @@ export class StreamingKWS {
       throw new KwsError('INVALID_ARGUMENT', 'onDetection must be a function (detection) => void');
     }
 
-    let inference: WindowMode | CrnnStatefulMode;
-    if (runtime === null) {
+    let inference: WindowMode | CrnnStatefulMode | ConvStatefulMode;
+    if (mode === 'stateful' && runtime === null) {
+      inference = new ConvStatefulMode({
+        net: convertForStateful(o.model, windowFrames),
+        hopFrames,
+        modelOutput: o.modelOutput,
+      });
+    } else if (runtime === null) {
       inference = new WindowMode({
         model: o.model,
         windowFrames,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KwsError } from '../../src/errors.js';
 import { logMelSpectrogram, resample } from '../../src/features/index.js';
@@ -50,6 +50,16 @@ async function pushChunked(
     i += n;
   }
   return out;
+}
+
+/** A classifier with a Flatten layer: no streaming form (neither CRNN nor causal conv). */
+function flatModel(): tfl.LayersModel {
+  const input = tfl.input({ shape: [101, 40] });
+  const flat = tfl.layers.flatten().apply(input) as tfl.SymbolicTensor;
+  return tfl.model({
+    inputs: input,
+    outputs: tfl.layers.dense({ units: 4 }).apply(flat) as tfl.SymbolicTensor,
+  });
 }
 
 const brief = (ds: Detection[]): string[] => ds.map((d) => `${d.label}@${d.timeMs}`);
@@ -273,8 +283,10 @@ describe('StreamingKWS', () => {
   });
 
   it('throws KwsError with stable codes for bad options and input', async () => {
-    expect(await code(() => create({ mode: 'stateful' }))).toBe('INVALID_ARGUMENT');
-    await expect(create({ mode: 'stateful' })).rejects.toThrow(/not available yet/);
+    const flat = flatModel();
+    expect(await code(() => create({ model: flat, mode: 'stateful' }))).toBe('INVALID_ARGUMENT');
+    await expect(create({ model: flat, mode: 'stateful' })).rejects.toThrow(/cannot stream this model/);
+    flat.dispose();
     expect(await code(() => create({ mode: 'fast' as 'window' }))).toBe('INVALID_ARGUMENT');
     expect(await code(() => StreamingKWS.create({ pretrained: 'bc-resnet-1', labels }))).toBe('NOT_FOUND');
     expect(await code(() => StreamingKWS.create({ labels }))).toBe('INVALID_ARGUMENT');

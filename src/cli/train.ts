@@ -1,0 +1,293 @@
+/**
+ * `kws-kit train`: a model trained on a Speech Commands folder and saved with its labels and
+ * front end. Also the pieces `scripts/train-gsc.ts` shares: {@link buildModel} and the gsc-dev
+ * augmentation recipe {@link speechCommandsAugment}.
+ *
+ * @packageDocumentation
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { type LabelSet, loadSpeechCommands, type SpeechCommandsData, type Split } from '../data/index.js';
+import { KwsError } from '../errors.js';
+import { DEFAULT_FRONT_END } from '../features/index.js';
+import { bcResNet, crnn, kwsMetadata, profile, saveModel } from '../models/index.js';
+import {
+  type AugmentOptions,
+  type EvaluationResult,
+  evaluate,
+  type OptimizerName,
+  type TrainCallbacks,
+  type TrainResult,
+  train,
+} from '../train/index.js';
+
+/** Model families the commands build. */
+export type ModelFamily = 'bc-resnet' | 'crnn';
+
+/** What {@link buildModel} builds. */
+export interface ModelSpec {
+  family: ModelFamily;
+  numClasses: number;
+  /** `[frames, mels]` of one example. */
+  inputShape: [number, number];
+  /** Seed of the initial weights. */
+  seed: number;
+  /** BC-ResNet width τ. Default 1. */
+  width?: number;
+  /** BC-ResNet with causal time padding (streamable). Default false. */
+  causal?: boolean;
+  /** CRNN GRU size. Default the factory's. */
+  hiddenSize?: number;
+  /** Dropout rate. Default the factory's. */
+  dropout?: number;
+}
+
+/**
+ * A fresh `bcResNet` or `crnn` model.
+ *
+ * @throws KwsError `INVALID_ARGUMENT` for an option the family does not have (`width` or
+ *   `causal` for the CRNN, `hiddenSize` for BC-ResNet) or a bad value.
+ */
+export function buildModel(spec: ModelSpec): tfl.LayersModel {
+  const { family, numClasses, inputShape, seed } = spec;
+  const dropout = spec.dropout === undefined ? {} : { dropout: spec.dropout };
+  if (family === 'crnn') {
+    if (spec.width !== undefined || spec.causal === true) {
+      throw new KwsError('INVALID_ARGUMENT', 'width and causal apply to bc-resnet models, not crnn');
+    }
+    return crnn({
+      numClasses,
+      inputShape,
+      seed,
+      ...dropout,
+      ...(spec.hiddenSize === undefined ? {} : { hiddenSize: spec.hiddenSize }),
+    });
+  }
+  if (family !== 'bc-resnet') {
+    throw new KwsError('INVALID_ARGUMENT', `model must be bc-resnet or crnn; got ${String(family)}`);
+  }
+  if (spec.hiddenSize !== undefined) {
+    throw new KwsError('INVALID_ARGUMENT', 'hiddenSize applies to crnn models, not bc-resnet');
+  }
+  return bcResNet({
+    width: spec.width ?? 1,
+    numClasses,
+    inputShape,
+    seed,
+    causal: spec.causal === true,
+    ...dropout,
+  });
+}
+
+/** Waveform augmentation of the gsc-dev recipe (BC-ResNet paper). */
+export interface SpeechCommandsAugment {
+  /** Largest time shift, ms. Default 100. */
+  timeShiftMs?: number;
+  /** Probability of mixing background noise into a clip. Default 0.8. */
+  noiseProbability?: number;
+  /** Largest noise gain (drawn uniformly in [0, maxGain]). Default 0.1. */
+  noiseMaxGain?: number;
+}
+
+/**
+ * The training augmentation of the gsc-dev recipe: ±`timeShiftMs` time shift and, with
+ * probability `noiseProbability`, a background-noise excerpt at gain U(0, `noiseMaxGain`).
+ * Without noise recordings only the shift is applied.
+ */
+export function speechCommandsAugment(
+  backgroundNoise: Float32Array[],
+  options: SpeechCommandsAugment = {},
+): AugmentOptions {
+  const timeShiftMs = options.timeShiftMs ?? 100;
+  if (backgroundNoise.length === 0) return { timeShiftMs };
+  return {
+    timeShiftMs,
+    noise: {
+      probability: options.noiseProbability ?? 0.8,
+      maxGain: options.noiseMaxGain ?? 0.1,
+      clips: backgroundNoise,
+    },
+  };
+}
+
+/** Options of {@link runTrain}; the names are those of the command's flags and recipe files. */
+export interface TrainCommandOptions extends SpeechCommandsAugment {
+  /** Speech Commands folder. */
+  data: string;
+  /** Folder to save the trained model to. */
+  out: string;
+  /** Default `'bc-resnet'`. */
+  model?: ModelFamily;
+  width?: number;
+  causal?: boolean;
+  hiddenSize?: number;
+  dropout?: number;
+  /** Label set: `'v2-12'` (default), `'v2-35'` or a list. */
+  labels?: LabelSet;
+  /** Default 30. */
+  epochs?: number;
+  /** Default 100. */
+  batchSize?: number;
+  /** Gradient-accumulation slice (bounds memory). Default: the batch size. */
+  microBatch?: number;
+  /** Default `'sgd'` for BC-ResNet, `'adam'` for the CRNN. */
+  optimizer?: OptimizerName;
+  /** Peak learning rate. Default train()'s for the optimizer. */
+  lr?: number;
+  weightDecay?: number;
+  /** Default 5 (at most the epoch count). */
+  warmupEpochs?: number;
+  /** Default 0. */
+  seed?: number;
+  /** Waveform augmentation on (default) or off. */
+  augment?: boolean;
+  checkpointDir?: string;
+  resume?: boolean;
+  /** Feature cache folder for the data loader. */
+  cacheDir?: string;
+  /** Clips decoded so far, for a progress display. */
+  onLoadProgress?: (done: number, total: number) => void;
+  /** Called once the data is loaded, before training: to set up progress output. */
+  onStart?: (run: { epochs: number; examples: number; batchSize: number }) => TrainCallbacks | undefined;
+}
+
+/** What {@link runTrain} returns (and `kws-kit train --json` prints). */
+export interface TrainCommandResult {
+  /** Absolute folder of the saved model. */
+  out: string;
+  labels: string[];
+  examples: { train: number; validation: number };
+  params: number;
+  macs: number;
+  bestEpoch: number | null;
+  bestValidationAccuracy: number | null;
+  /** Validation accuracy of the saved weights (null without validation clips). */
+  validationAccuracy: number | null;
+  epochs: number;
+  seconds: number;
+  /** Options after defaults, as stored in the model's metadata. */
+  recipe: Record<string, unknown>;
+  warnings: string[];
+}
+
+/**
+ * Loads the training and validation splits of `options.data`, trains a new model and saves it.
+ *
+ * @throws KwsError `NOT_FOUND` / `DATASET_INVALID` for a missing folder or one in the wrong layout
+ *   (no training clips), `INVALID_ARGUMENT` for bad options.
+ */
+export async function runTrain(options: TrainCommandOptions): Promise<TrainCommandResult> {
+  const family = options.model ?? 'bc-resnet';
+  const augmentOn = options.augment ?? true;
+  const data = await loadSpeechCommands(options.data, {
+    labels: options.labels ?? 'v2-12',
+    splits: ['train', 'validation'],
+    keepAudio: augmentOn,
+    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+    ...(options.onLoadProgress === undefined ? {} : { onProgress: options.onLoadProgress }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  });
+  const trainSplit = requireTrainSplit(data, options.data);
+  const validation = nonEmpty(data.splits.validation);
+  const epochs = options.epochs ?? 30;
+  const batchSize = options.batchSize ?? 100;
+  const seed = options.seed ?? 0;
+  const optimizer = options.optimizer ?? (family === 'crnn' ? 'adam' : 'sgd');
+  const model = buildModel({
+    family,
+    numClasses: data.labels.length,
+    inputShape: [trainSplit.frames, trainSplit.bins],
+    seed,
+    ...(options.width === undefined ? {} : { width: options.width }),
+    ...(options.causal === undefined ? {} : { causal: options.causal }),
+    ...(options.hiddenSize === undefined ? {} : { hiddenSize: options.hiddenSize }),
+    ...(options.dropout === undefined ? {} : { dropout: options.dropout }),
+  });
+  try {
+    const augment = augmentOn ? speechCommandsAugment(data.backgroundNoise, options) : undefined;
+    const callbacks = options.onStart?.({ epochs, examples: trainSplit.labels.length, batchSize });
+    const result: TrainResult = await train(model, {
+      train: trainSplit,
+      ...(validation === undefined ? {} : { validation }),
+      epochs,
+      batchSize,
+      ...(options.microBatch === undefined ? {} : { microBatchSize: options.microBatch }),
+      optimizer,
+      ...(options.lr === undefined ? {} : { learningRate: options.lr }),
+      ...(options.weightDecay === undefined ? {} : { weightDecay: options.weightDecay }),
+      schedule: { warmupEpochs: Math.min(options.warmupEpochs ?? 5, epochs) },
+      ...(augment === undefined ? {} : { augment }),
+      seed,
+      ...(options.checkpointDir === undefined ? {} : { checkpointDir: options.checkpointDir }),
+      resume: options.resume === true,
+      ...(callbacks === undefined ? {} : { callbacks }),
+      logger: 'silent',
+    });
+    const final: EvaluationResult | null =
+      validation === undefined ? null : evaluate(model, validation, { batchSize });
+    const cost = profile(model).total;
+    const recipe: Record<string, unknown> = {
+      model: family,
+      ...(family === 'bc-resnet' ? { width: options.width ?? 1, causal: options.causal === true } : {}),
+      ...(options.hiddenSize === undefined ? {} : { hiddenSize: options.hiddenSize }),
+      ...(options.dropout === undefined ? {} : { dropout: options.dropout }),
+      epochs,
+      batchSize,
+      optimizer,
+      ...(options.lr === undefined ? {} : { lr: options.lr }),
+      ...(options.weightDecay === undefined ? {} : { weightDecay: options.weightDecay }),
+      warmupEpochs: Math.min(options.warmupEpochs ?? 5, epochs),
+      seed,
+      augment: augmentOn,
+      ...(augmentOn
+        ? {
+            timeShiftMs: options.timeShiftMs ?? 100,
+            noiseProbability: options.noiseProbability ?? 0.8,
+            noiseMaxGain: options.noiseMaxGain ?? 0.1,
+          }
+        : {}),
+    };
+    const info = {
+      recipe,
+      data: { train: trainSplit.labels.length, validation: validation?.labels.length ?? 0 },
+      validationAccuracy: final?.accuracy ?? null,
+      params: cost.params,
+      macs: cost.macs,
+    };
+    const saved = await saveModel(model, options.out, {
+      metadata: kwsMetadata(data.labels, DEFAULT_FRONT_END, info),
+    });
+    return {
+      out: saved.dir,
+      labels: data.labels,
+      examples: info.data,
+      params: cost.params,
+      macs: cost.macs,
+      bestEpoch: result.bestEpoch,
+      bestValidationAccuracy: result.bestValidationAccuracy,
+      validationAccuracy: info.validationAccuracy,
+      epochs: result.epochs,
+      seconds: result.seconds,
+      recipe: info.recipe,
+      warnings: data.warnings,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The training split, or `DATASET_INVALID` naming the folder when it has no clips. */
+export function requireTrainSplit(data: SpeechCommandsData, dir: string): Split {
+  const split = nonEmpty(data.splits.train);
+  if (split === undefined) {
+    throw new KwsError(
+      'DATASET_INVALID',
+      `no training clips in ${dir}: expected one folder of WAV files per word (yes/, no/, …) with the labels ${data.labels.join(', ')}`,
+    );
+  }
+  return split;
+}
+
+/** The split when it holds at least one example. */
+export function nonEmpty(split: Split | undefined): Split | undefined {
+  return split !== undefined && split.labels.length > 0 ? split : undefined;
+}
