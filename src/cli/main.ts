@@ -8,6 +8,7 @@
 import { Command } from 'commander';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
+import { demoCommand } from './demo-command.js';
 import { detectCommand } from './detect-command.js';
 import { distillCommand } from './distill-command.js';
 import { evalCommand } from './eval-command.js';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly CommandFactory[] = [
   detectCommand,
   profileCommand,
   tuneCommand,
+  demoCommand,
 ];
 
 const EXIT_CODES_HELP = `

@@ -126,13 +126,24 @@ export {
 export {
   type TrainingObjective,
   type TrainingObjectiveOptions,
+  type TrainingObjectiveStats,
   type TuneTeacher,
   trainingObjective,
 } from './tune/training-objective.js';
-export { measureTrial, type ResolvedTrial, type TrialCost } from './tune/trial-config.js';
+export {
+  buildTrialModel,
+  measureTrial,
+  type ResolvedTrial,
+  resolveTrialConfig,
+  type TrialCost,
+  type TrialInput,
+  type TrialRecipe,
+  type TunedModelFamily,
+} from './tune/trial-config.js';
 export {
   JOURNAL_CORRUPT,
   type JournalContents,
+  type JournalHeader,
   readJournal,
   type TrialEvaluation,
   type TrialStatus,
@@ -142,6 +153,9 @@ export {
   markParetoFronts,
   type ParetoMarks,
   type ReferencePoint,
+  type ReportTrial,
+  type TuneParetoSvgOptions,
+  type TuneTableRow,
   tuneMarkdown,
   tuneParetoSvg,
   tuneTable,

@@ -26,6 +26,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError, type KwsErrorCode } from '../errors.js';
+import { type NodeFileSystem, nodeFileSystem } from '../node-builtins.js';
 import { checkBoolean, checkInt, checkOptions } from '../validate.js';
 import { registerKwsLayers } from './layers/register.js';
 
@@ -330,13 +331,8 @@ export async function modelFromArtifacts(
 // Files
 // ---------------------------------------------------------------------------------------------
 
-type Fs = typeof import('node:fs/promises');
-type PathModule = typeof import('node:path');
-
-async function nodeModules(): Promise<{ fs: Fs; path: PathModule }> {
-  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
-  return { fs, path };
-}
+type Fs = NodeFileSystem['fs'];
+type PathModule = NodeFileSystem['path'];
 
 function errno(e: unknown): string | undefined {
   return isRecord(e) && typeof e.code === 'string' ? e.code : undefined;
@@ -441,7 +437,10 @@ export async function saveArtifacts(
   const shardBytes = resolveShardBytes(options);
   checkLocation('dir', dir);
   const { specs, data } = checkArtifacts(artifacts, failWith('INVALID_ARGUMENT', 'saveArtifacts'));
-  const { fs, path } = await nodeModules();
+  const { fs, path } = await nodeFileSystem({
+    caller: 'saveModel / saveArtifacts',
+    alternative: 'modelToArtifacts (and store the artifacts yourself)',
+  });
   const root = path.resolve(dir);
 
   const count = Math.ceil(data.byteLength / shardBytes);
@@ -617,7 +616,10 @@ export async function loadArtifacts(location: string): Promise<tf.io.ModelArtifa
 
 async function readArtifacts(location: string): Promise<{ file: string; artifacts: tf.io.ModelArtifacts }> {
   checkLocation('location', location);
-  const { fs, path } = await nodeModules();
+  const { fs, path } = await nodeFileSystem({
+    caller: 'loadModel / loadArtifacts',
+    alternative: 'modelFromArtifacts, or tfl.loadLayersModel with the URL of model.json',
+  });
   const file = await resolveModelJson(fs, path, location);
   const fail: Fail = failWith('MODEL_FILE_CORRUPT', file);
   const json = parseModelJson(await readFileOrNotFound(fs, file, MODEL_JSON), fail);

@@ -10,6 +10,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../errors.js';
 import { type SavedFileInfo, type SaveModelOptions, saveArtifacts } from '../models/index.js';
+import { nodeBuiltin } from '../node-builtins.js';
 import { checkOptions } from '../validate.js';
 import { type QuantizedModel, type QuantizeWeightsOptions, quantizeWeights } from './ptq.js';
 
@@ -84,9 +85,13 @@ export async function exportQuantized(
   } else {
     quantized = await quantizeWeights(model, quantizeOptions as QuantizeWeightsOptions);
   }
+  // Loaded before writing so that outside Node the error names this function, not saveArtifacts.
+  const { stat } = await nodeBuiltin('fs/promises', {
+    caller: 'exportQuantized',
+    alternative: 'quantizeWeights, whose result holds the artifacts and byte counts',
+  });
   const saveOptions: SaveModelOptions = shardBytes === undefined ? {} : { shardBytes };
   const saved = await saveArtifacts(quantized.artifacts, dir, saveOptions);
-  const { stat } = await import('node:fs/promises');
   const files: SavedFileInfo[] = [];
   for (const f of [saved.modelJson, ...saved.shards])
     files.push({ path: f.path, bytes: (await stat(f.path)).size });

@@ -12,6 +12,8 @@
  *
  * @packageDocumentation
  */
+
+export { type FoldedNorm, type FoldResult, foldBatchNorm, type UnfoldedNorm } from './bn-fold.js';
 export {
   type ActivationRange,
   type ActivationRanges,
@@ -34,6 +36,7 @@ export {
 } from './fake-quant.js';
 export { FLOAT16_MAX, float16Bits, float16Value } from './float16.js';
 export { formatQuantReport, type QuantReportParts } from './format-report.js';
+export { MovingFakeQuant, type MovingFakeQuantArgs, registerQatLayers } from './moving-fake-quant.js';
 export {
   type PruneCounts,
   type PrunedModel,
@@ -58,12 +61,23 @@ export {
   type WeightSkip,
 } from './ptq.js';
 export {
+  type ConvertQatOptions,
+  convertQat,
+  prepareQat,
+  QAT_LAYER_CLASSES,
+  type QatBatchState,
+  type QatModel,
+  type QatOptions,
+  type QatWeight,
+} from './qat.js';
+export {
   type LayerSqnr,
   type LayerSqnrOptions,
   type LayerSqnrReport,
   layerSqnr,
   type OutputComparison,
 } from './sqnr.js';
+export { fakeQuantizeSte } from './ste.js';
 export {
   type AffineEncoding,
   type ChannelLayout,

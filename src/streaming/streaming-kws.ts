@@ -18,10 +18,17 @@ import {
   StreamingFeatureExtractor,
   type StreamingFeatureOptions,
 } from '../features/index.js';
+import { loadPretrained, pretrainedCard } from '../models/index.js';
 import { checkChoice, checkNumber, checkOptions, checkSampleRate, checkSignal } from '../validate.js';
 import { ConvStatefulMode } from './conv-stateful-mode.js';
 import { CrnnStatefulMode, compileStatefulCrnn } from './crnn-stateful-mode.js';
-import { type Detection, type DetectorConfig, type DetectorOptions, KeywordDetector } from './detector.js';
+import {
+  type Detection,
+  type DetectorConfig,
+  type DetectorOptions,
+  KeywordDetector,
+  type TimedScores,
+} from './detector.js';
 import type { InferenceMode } from './inference-mode.js';
 import { describeModel } from './model-input.js';
 import { PosteriorSmoother } from './smoothing.js';
@@ -58,8 +65,15 @@ export interface StreamingKwsOptions extends Omit<DetectorOptions, 'labels'> {
    * the caller's: {@link StreamingKWS.dispose} does not dispose it. Give this or `pretrained`.
    */
   model?: LayersModel;
-  /** Name of a pretrained model. None ships yet: any name throws `NOT_FOUND`. */
+  /**
+   * Name of a pretrained model shipped in the package (see `listPretrained()` in
+   * `kws-kit/models`), loaded offline with `loadPretrained`; its model card supplies `labels`
+   * and `frontEnd` unless given. The StreamingKWS owns that model and disposes it in
+   * {@link StreamingKWS.dispose}. Give this or `model`.
+   */
   pretrained?: string;
+  /** With `pretrained`: load the model.json from this URL instead of the embedded weights. */
+  pretrainedUrl?: string;
   /** Class names in the model's output order. Required with `model`. */
   labels?: readonly string[];
   /**
@@ -109,6 +123,13 @@ export interface StreamingKwsOptions extends Omit<DetectorOptions, 'labels'> {
   frontEnd?: Omit<StreamingFeatureOptions, 'output'>;
   /** Called with every detection, before the listeners added with {@link StreamingKWS.on}. */
   onDetection?: DetectionListener;
+  /**
+   * Called after every model run with the smoothed probabilities (one per label, in label
+   * order) and the time in ms at which that run's last frame ends: what a live probability plot
+   * draws. The scores array is fresh for every call. An exception thrown here rejects the
+   * `push`/`flush` that ran the model.
+   */
+  onScores?: (scores: TimedScores) => void;
 }
 
 /** The resolved settings of a {@link StreamingKWS}. */
@@ -207,6 +228,9 @@ export class StreamingKWS {
   private readonly hopLength: number;
   private readonly listeners: DetectionListener[] = [];
   private readonly onDetection: DetectionListener | undefined;
+  /** A model this instance loaded itself (`pretrained`), disposed with it. */
+  private readonly ownedModel: LayersModel | null;
+  private readonly onScores: ((scores: TimedScores) => void) | undefined;
   /** Rate of the current stream's input, fixed by its first push (null: no stream yet). */
   private streamRate: number | null = null;
   private resampler: Resampler | null = null;
@@ -222,7 +246,11 @@ export class StreamingKWS {
     mode: InferenceMode,
     detector: KeywordDetector,
     onDetection: DetectionListener | undefined,
+    ownedModel: LayersModel | null,
+    onScores: ((scores: TimedScores) => void) | undefined,
   ) {
+    this.ownedModel = ownedModel;
+    this.onScores = onScores;
     this.config = Object.freeze(config);
     this.extractor = extractor;
     this.mode = mode;
@@ -235,35 +263,62 @@ export class StreamingKWS {
 
   /**
    * Builds a streaming spotter around a model (see {@link StreamingKwsOptions} for every option
-   * and its default). Async so that pretrained models can be loaded by name in a later release.
+   * and its default). Async because a `pretrained` model is loaded first.
    *
    * @throws KwsError `INVALID_ARGUMENT` for a bad or missing option (including `mode: 'stateful'`
    *   with a model it cannot stream: a bidirectional CRNN, a non-causal conv model, unknown
    *   layers; and `hopMs` that is not a multiple
    *   of the front end's hop, or in `'stateful'` mode of the CRNN's conv stride), `NOT_FOUND`
-   *   for a `pretrained` name (none ship yet) or a keyword / threshold key that is not a label,
+   *   for an unknown `pretrained` name or a keyword / threshold key that is not a label,
    *   `MODEL_INVALID` for a model that does not map `[batch, frames, mels]` to `[batch, classes]`,
    *   `SHAPE_MISMATCH` when the labels, mel bands or window do not fit the model.
    */
   static async create(options: StreamingKwsOptions): Promise<StreamingKWS> {
     const o = checkOptions('options', options);
-    const mode = checkChoice('mode', o.mode ?? 'window', ['window', 'stateful'] as StreamingMode[]);
+    checkChoice('mode', o.mode ?? 'window', ['window', 'stateful'] as StreamingMode[]);
     if (o.model !== undefined && o.pretrained !== undefined) {
       throw new KwsError('INVALID_ARGUMENT', 'give either model or pretrained, not both');
     }
-    if (o.pretrained !== undefined) {
-      if (typeof o.pretrained !== 'string') {
-        throw new KwsError('INVALID_ARGUMENT', 'pretrained must be the name of a pretrained model');
+    if (o.pretrained === undefined) {
+      if (o.model === undefined) {
+        throw new KwsError(
+          'INVALID_ARGUMENT',
+          'model is required (a tfjs-layers LayersModel) unless pretrained is given',
+        );
       }
+      return StreamingKWS.build(o, o.model, null);
+    }
+    if (typeof o.pretrained !== 'string') {
       throw new KwsError(
-        'NOT_FOUND',
-        `no pretrained model ${JSON.stringify(o.pretrained)}: no pretrained models are shipped yet; pass model`,
+        'INVALID_ARGUMENT',
+        'pretrained must be the name of a pretrained model (see listPretrained())',
       );
     }
-    if (o.model === undefined) {
-      throw new KwsError('INVALID_ARGUMENT', 'model is required (a tfjs-layers LayersModel)');
+    const card = pretrainedCard(o.pretrained);
+    const model = await loadPretrained(
+      o.pretrained,
+      o.pretrainedUrl === undefined ? undefined : { url: o.pretrainedUrl },
+    );
+    try {
+      // The card knows the labels and front end the model was trained with; explicit options win.
+      return StreamingKWS.build(
+        { ...o, labels: o.labels ?? card.labels, frontEnd: o.frontEnd ?? card.frontEnd },
+        model,
+        model,
+      );
+    } catch (error) {
+      model.dispose();
+      throw error;
     }
-    const geometry = describeModel(o.model);
+  }
+
+  private static build(
+    o: StreamingKwsOptions,
+    model: LayersModel,
+    ownedModel: LayersModel | null,
+  ): StreamingKWS {
+    const mode = checkChoice('mode', o.mode ?? 'window', ['window', 'stateful'] as StreamingMode[]);
+    const geometry = describeModel(model);
     if (o.labels === undefined) {
       throw new KwsError('INVALID_ARGUMENT', 'labels is required: the class names in the model output order');
     }
@@ -292,12 +347,12 @@ export class StreamingKWS {
     const sampleRate = frontEnd.sampleRate;
     const { frameLength: nFft, hopLength } = extractor;
     const frontHopMs = (1000 * hopLength) / sampleRate;
-    const recurrent = mode === 'stateful' && hasRecurrentLayer(o.model);
-    const runtime = recurrent ? compileStatefulCrnn(o.model) : null;
+    const recurrent = mode === 'stateful' && hasRecurrentLayer(model);
+    const runtime = recurrent ? compileStatefulCrnn(model) : null;
     if (runtime !== null && o.modelOutput === 'probabilities') {
       throw new KwsError(
         'INVALID_ARGUMENT',
-        "modelOutput 'probabilities' does not apply to mode 'stateful': a kws-kit CRNN outputs logits",
+        "o.modelOutput 'probabilities' does not apply to mode 'stateful': a kws-kit CRNN outputs logits",
       );
     }
 
@@ -326,17 +381,20 @@ export class StreamingKWS {
     if (o.onDetection !== undefined && !isFunction(o.onDetection)) {
       throw new KwsError('INVALID_ARGUMENT', 'onDetection must be a function (detection) => void');
     }
+    if (o.onScores !== undefined && !isFunction(o.onScores)) {
+      throw new KwsError('INVALID_ARGUMENT', 'onScores must be a function ({ timeMs, scores }) => void');
+    }
 
     let inference: WindowMode | CrnnStatefulMode | ConvStatefulMode;
     if (mode === 'stateful' && runtime === null) {
       inference = new ConvStatefulMode({
-        net: convertForStateful(o.model, windowFrames),
+        net: convertForStateful(model, windowFrames),
         hopFrames,
         modelOutput: o.modelOutput,
       });
     } else if (runtime === null) {
       inference = new WindowMode({
-        model: o.model,
+        model,
         windowFrames,
         hopFrames,
         padValue: Math.log(frontEnd.eps),
@@ -365,7 +423,7 @@ export class StreamingKWS {
       smoothingMs,
       smoothingHops,
     };
-    return new StreamingKWS(config, extractor, inference, detector, o.onDetection);
+    return new StreamingKWS(config, extractor, inference, detector, o.onDetection, ownedModel, o.onScores);
   }
 
   /** Whether {@link StreamingKWS.dispose} has been called. */
@@ -473,6 +531,7 @@ export class StreamingKWS {
     this.isDisposed = true;
     this.generation++;
     this.mode.dispose();
+    this.ownedModel?.dispose();
     this.listeners.length = 0;
     this.resampler = null;
   }
@@ -516,7 +575,9 @@ export class StreamingKWS {
         if (generation !== this.generation) return [];
         for (const { endFrame, scores } of posteriors) {
           const smoothed = this.smoother.push(scores);
-          detections.push(...this.detector.step(this.timeOfFrameEnd(endFrame), smoothed));
+          const timeMs = this.timeOfFrameEnd(endFrame);
+          this.onScores?.({ timeMs, scores: smoothed });
+          detections.push(...this.detector.step(timeMs, smoothed));
         }
       } finally {
         // The stream ends even if its last run failed; a reset() meanwhile already cleared it.

@@ -15,7 +15,8 @@
  * A folder is written completely under a temporary name and then renamed into place, so a crash
  * leaves either the previous checkpoint or the new one, never a mix of the two.
  *
- * Node only (file system); `node:fs` is imported when a function runs, not at module load.
+ * Node only (file system); `fs` is loaded when a function runs, not at module load, so browser
+ * bundles that never call these functions build.
  *
  * @packageDocumentation
  */
@@ -23,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../errors.js';
 import { loadArtifacts, saveModel } from '../models/index.js';
+import { type NodeFileSystem, nodeFileSystem } from '../node-builtins.js';
 import type { RngState } from '../random.js';
 import type { NamedTensor } from './optimizer.js';
 
@@ -71,12 +73,11 @@ export interface WeightSnapshot {
   values: (Float32Array | Int32Array | Uint8Array)[];
 }
 
-type Fs = typeof import('node:fs/promises');
-type PathModule = typeof import('node:path');
+type Fs = NodeFileSystem['fs'];
+type PathModule = NodeFileSystem['path'];
 
-async function nodeModules(): Promise<{ fs: Fs; path: PathModule }> {
-  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
-  return { fs, path };
+function nodeModules(caller: string): Promise<NodeFileSystem> {
+  return nodeFileSystem({ caller, alternative: 'train without checkpointDir' });
 }
 
 async function exists(fs: Fs, p: string): Promise<boolean> {
@@ -163,7 +164,7 @@ export async function writeCheckpoint(
   optimizerWeights: NamedTensor[] | null,
   state: object,
 ): Promise<void> {
-  const { fs, path } = await nodeModules();
+  const { fs, path } = await nodeModules('writeCheckpoint');
   const target = path.resolve(dir);
   const parent = path.dirname(target);
   await fs.mkdir(parent, { recursive: true });
@@ -225,7 +226,7 @@ export async function readCheckpoint<H = unknown>(
   dir: string,
   model: tfl.LayersModel,
 ): Promise<LoadedCheckpoint<H> | null> {
-  const { fs, path } = await nodeModules();
+  const { fs, path } = await nodeModules('readCheckpoint');
   let folder = path.resolve(dir);
   if (!(await exists(fs, path.join(folder, STATE_JSON)))) {
     folder = `${folder}.old`;
@@ -280,7 +281,7 @@ export async function readCheckpoint<H = unknown>(
  * against a model only when restored), or null if the folder has no model.
  */
 export async function readWeightSnapshot(dir: string): Promise<WeightSnapshot | null> {
-  const { fs, path } = await nodeModules();
+  const { fs, path } = await nodeModules('readWeightSnapshot');
   const folder = path.resolve(dir);
   if (!(await exists(fs, path.join(folder, 'model.json')))) return null;
   const artifacts = await loadArtifacts(folder);

@@ -17,6 +17,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { batches, classWeights, type Split } from '../data/index.js';
 import { KwsError } from '../errors.js';
 import { registerBatchNormGradient } from '../models/index.js';
+import { nodeBuiltin } from '../node-builtins.js';
 import { createRng, type Rng, type RngState } from '../random.js';
 import { checkBoolean, checkChoice, checkInt, checkNumber, checkOptions } from '../validate.js';
 import { type AugmentOptions, type BatchAugmenter, createBatchAugmenter } from './augment-batch.js';
@@ -262,6 +263,12 @@ export interface TrainHooks<E = unknown> {
    * yourself if a resumed run needs them).
    */
   extraVariables?: readonly tf.Variable[];
+  /**
+   * Wraps each epoch's validation: must call `validate` once and return its result. Used by
+   * quantization-aware training (`prepareQat`) to validate, and pick the best epoch by, the
+   * quantized weights while the model holds the float masters. Default: validation as is.
+   */
+  aroundValidation?<T>(validate: () => T): T;
 }
 
 const OPTION_KEYS = [
@@ -455,7 +462,7 @@ function nextTick(): Promise<void> {
 }
 
 async function joinPath(...parts: string[]): Promise<string> {
-  const path = await import('node:path');
+  const path = await nodeBuiltin('path', { caller: 'train with checkpointDir', alternative: 'train without checkpointDir' });
   return path.join(...parts);
 }
 
@@ -681,7 +688,7 @@ export async function train<E = unknown>(
   }
 }
 
-const HOOK_FUNCTIONS = ['prepareBatch', 'disposeBatch', 'forward', 'lossFn'] as const;
+const HOOK_FUNCTIONS = ['prepareBatch', 'disposeBatch', 'forward', 'lossFn', 'aroundValidation'] as const;
 
 function checkHooks(hooks: TrainHooks | undefined): TrainHooks {
   const h = checkOptions('hooks', hooks) as TrainHooks;
@@ -923,7 +930,9 @@ async function runEpoch(
     elapsedSeconds: 0,
   };
   if (r.validation !== undefined) {
-    const v = evaluate(model, r.validation, { batchSize: r.batchSize });
+    const split = r.validation;
+    const validate = () => evaluate(model, split, { batchSize: r.batchSize });
+    const v = r.hooks.aroundValidation === undefined ? validate() : r.hooks.aroundValidation(validate);
     stats.validationLoss = v.loss;
     stats.validationAccuracy = v.accuracy;
     if (run.bestAccuracy === null || v.accuracy > run.bestAccuracy) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/main.js';
 import { runCli } from './run-cli.js';
 
-const SUBCOMMANDS = ['train', 'distill', 'quantize', 'eval', 'detect', 'profile', 'tune'];
+const SUBCOMMANDS = ['train', 'distill', 'quantize', 'eval', 'detect', 'profile', 'tune', 'demo'];
 
 describe('kws-kit --help', () => {
   it('lists every subcommand and documents the exit codes', async () => {

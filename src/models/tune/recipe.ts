@@ -11,6 +11,7 @@
  * @packageDocumentation
  */
 import { KwsError } from '../../errors.js';
+import { nodeBuiltin, nodeFileSystem } from '../../node-builtins.js';
 import {
   checkOptionNames,
   type ParamValue,
@@ -100,10 +101,10 @@ export function recipeTrial(recipe: Readonly<KwsRecipe>): ResolvedTrial {
 /** Writes a recipe as pretty JSON (folders created). */
 export async function writeRecipe(path: string, recipe: Readonly<KwsRecipe>): Promise<void> {
   checkRecipe(recipe);
-  const [{ mkdir, writeFile }, { dirname }] = await Promise.all([
-    import('node:fs/promises'),
-    import('node:path'),
-  ]);
+  const {
+    fs: { mkdir, writeFile },
+    path: { dirname },
+  } = await nodeFileSystem({ caller: 'writeRecipe', alternative: 'JSON.stringify(recipe)' });
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(recipe, null, 2)}\n`);
 }
@@ -115,7 +116,7 @@ export async function writeRecipe(path: string, recipe: Readonly<KwsRecipe>): Pr
  *   not JSON or not a recipe.
  */
 export async function readRecipe(path: string): Promise<KwsRecipe> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile } = await nodeBuiltin('fs/promises', { caller: 'readRecipe', alternative: 'recipeConfig(JSON.parse(text)) on text you fetched' });
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -5,11 +5,13 @@
  * done. Reading is tolerant: a line that does not parse (a crash mid-write, a hand edit) becomes
  * a warning and only that evaluation runs again; every intact line is kept.
  *
- * Node only: `node:fs` is imported when a function runs, not at module load.
+ * Node only: `fs` is loaded when a function runs, not at module load, so browser bundles that
+ * never call these functions build.
  *
  * @packageDocumentation
  */
 import { KwsError, type KwsErrorCode } from '../../errors.js';
+import { nodeBuiltin, nodeFileSystem } from '../../node-builtins.js';
 import type { TrialConfig } from './search-space.js';
 import type { TrialCost } from './trial-config.js';
 
@@ -133,7 +135,7 @@ export function parseJournal(text: string, path = 'journal'): JournalContents {
 
 /** Reads a journal file; a missing file is an empty journal. */
 export async function readJournal(path: string): Promise<JournalContents> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile } = await nodeBuiltin('fs/promises', { caller: 'readJournal' });
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -153,10 +155,10 @@ export async function appendJournal(
   path: string,
   entries: readonly (JournalHeader | TrialEvaluation)[],
 ): Promise<void> {
-  const [{ appendFile, mkdir, readFile }, { dirname }] = await Promise.all([
-    import('node:fs/promises'),
-    import('node:path'),
-  ]);
+  const {
+    fs: { appendFile, mkdir, readFile },
+    path: { dirname },
+  } = await nodeFileSystem({ caller: 'appendJournal' });
   let prefix = '';
   try {
     const existing = await readFile(path);

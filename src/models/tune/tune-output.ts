@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { nodeFileSystem } from '../../node-builtins.js';
 import type { TuneResult } from '../tune.js';
 import { type KwsRecipe, recipeFromConfig, writeRecipe } from './recipe.js';
 import { type ReferencePoint, tuneMarkdown, tuneParetoSvg, tuneTable } from './tune-report.js';
@@ -25,10 +26,13 @@ export interface TuneReportPaths {
 }
 
 async function put(path: string, text: string): Promise<void> {
-  const [{ mkdir, writeFile }, { dirname }] = await Promise.all([
-    import('node:fs/promises'),
-    import('node:path'),
-  ]);
+  const {
+    fs: { mkdir, writeFile },
+    path: { dirname },
+  } = await nodeFileSystem({
+    caller: 'writeTuneReport',
+    alternative: 'tuneTable, tuneMarkdown, tuneParetoSvg and bestRecipe, which return the texts',
+  });
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, text);
 }
