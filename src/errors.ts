@@ -30,6 +30,9 @@
  *   malformed or inconsistent with its manifest.
  * - `DATASET_INVALID`: a data folder that is not in the expected layout, or a dataset that
  *   would be empty or inconsistent (e.g. a label with no examples).
+ * - `JOURNAL_CORRUPT`: a line of a tuning journal that cannot be read (the intact lines are kept).
+ * - `UNSUPPORTED_ENVIRONMENT`: a Node-only function (file system) called where Node.js is not
+ *   available, e.g. in a browser; the message names the browser alternative.
  */
 export type KwsErrorCode =
   | 'INVALID_ARGUMENT'
@@ -47,7 +50,9 @@ export type KwsErrorCode =
   | 'NOT_FOUND'
   | 'MODEL_INVALID'
   | 'MODEL_FILE_CORRUPT'
-  | 'DATASET_INVALID';
+  | 'DATASET_INVALID'
+  | 'JOURNAL_CORRUPT'
+  | 'UNSUPPORTED_ENVIRONMENT';
 
 /** Base class of every error kws-kit throws on bad input or misuse. */
 export class KwsError extends Error {

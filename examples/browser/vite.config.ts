@@ -81,11 +81,6 @@ export default defineConfig({
     target: 'es2022',
     // tfjs is large; the example's point is not the bundle size (see test/package for that).
     chunkSizeWarningLimit: 4096,
-    rollupOptions: {
-      // kws-kit's Node-only code (file I/O, dataset loading) sits behind dynamic imports the page
-      // never runs; keeping Node built-ins external stops the bundler from failing on them.
-      external: [/^node:/],
-    },
   },
   server: { fs: { allow: [repo] } },
 });

@@ -13,10 +13,9 @@
  * @internal
  * @packageDocumentation
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DEFAULT_FRONT_END, type FrontEndConfig } from '../features/index.js';
+import { type NodeFileSystem, nodeFileSystem } from '../node-builtins.js';
+import { sha1Hex } from './sha1.js';
 
 /** Bumped whenever decoding, resampling or the file format changes what a key maps to. */
 const CACHE_FORMAT_VERSION = 1;
@@ -35,9 +34,7 @@ export function featureConfigKey(config: FrontEndConfig, sampleRate: number, cli
     const v = (config as unknown as Record<string, unknown>)[f];
     parts.push(
       v instanceof Float32Array
-        ? `f32:${createHash('sha1')
-            .update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))
-            .digest('hex')}`
+        ? `f32:${sha1Hex(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}`
         : (v ?? null),
     );
   }
@@ -49,10 +46,21 @@ export function featureCacheKey(configKey: string, absPath: string, size: number
   return JSON.stringify([configKey, absPath, size, mtimeMs]);
 }
 
-function entryPath(cacheDir: string, key: string): { dir: string; file: string } {
-  const h = createHash('sha1').update(key, 'utf8').digest('hex');
-  const dir = join(cacheDir, h.slice(0, 2));
-  return { dir, file: join(dir, `${h}.f32`) };
+function entryPath(
+  path: NodeFileSystem['path'],
+  cacheDir: string,
+  key: string,
+): { dir: string; file: string } {
+  const h = sha1Hex(key);
+  const dir = path.join(cacheDir, h.slice(0, 2));
+  return { dir, file: path.join(dir, `${h}.f32`) };
+}
+
+function nodeModules(): Promise<NodeFileSystem> {
+  return nodeFileSystem({
+    caller: 'loadSpeechCommands with cacheDir',
+    alternative: 'decodeWav, logMelSpectrogram and createSplit',
+  });
 }
 
 /** The cached features of `key`, or `null` when absent, unreadable or of another shape. */
@@ -62,9 +70,10 @@ export async function readCachedFeatures(
   frames: number,
   bins: number,
 ): Promise<Float32Array | null> {
-  let bytes: Buffer;
+  const { fs, path } = await nodeModules();
+  let bytes: Uint8Array;
   try {
-    bytes = await readFile(entryPath(cacheDir, key).file);
+    bytes = await fs.readFile(entryPath(path, cacheDir, key).file);
   } catch {
     return null;
   }
@@ -94,7 +103,8 @@ export async function writeCachedFeatures(
   frames: number,
   bins: number,
 ): Promise<void> {
-  const { dir, file } = entryPath(cacheDir, key);
+  const { fs, path } = await nodeModules();
+  const { dir, file } = entryPath(path, cacheDir, key);
   const bytes = new Uint8Array(HEADER_BYTES + 4 * features.length);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
@@ -103,9 +113,9 @@ export async function writeCachedFeatures(
   view.setUint32(12, bins, true);
   for (let i = 0; i < features.length; i++)
     view.setFloat32(HEADER_BYTES + 4 * i, features[i] as number, true);
-  await mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true });
   tempCounter = (tempCounter + 1) % 1_000_000_000;
   const temp = `${file}.${process.pid}.${tempCounter}.tmp`;
-  await writeFile(temp, bytes);
-  await rename(temp, file);
+  await fs.writeFile(temp, bytes);
+  await fs.rename(temp, file);
 }

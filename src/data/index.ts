@@ -3,8 +3,9 @@
  * rules, silence cut from background noise, compact in-memory splits of log-mel features with an
  * optional on-disk cache, mini-batches, class weights and a class-balanced sampler.
  *
- * Node only: {@link loadSpeechCommands} reads files with `node:fs`, and the hash split uses
- * `node:crypto`. Nothing runs on import.
+ * {@link loadSpeechCommands} is Node only (it reads files; `fs` is loaded when it runs); the rest,
+ * the hash split included, is plain TypeScript. Nothing runs on import, so browser bundles that
+ * reach this module build.
  *
  * @packageDocumentation
  */

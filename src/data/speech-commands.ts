@@ -14,13 +14,12 @@
  *   testing_list.txt                   optional, likewise
  * ```
  *
- * Node only (reads files with `node:fs`).
+ * Node only (reads files); `fs` is loaded when {@link loadSpeechCommands} runs, not at module
+ * load, so browser bundles that never call it build.
  *
  * @packageDocumentation
  */
 import type { Dirent } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { KwsError } from '../errors.js';
 import {
   decodeWav,
@@ -31,6 +30,7 @@ import {
   resolveFrontEnd,
   toMono,
 } from '../features/index.js';
+import { type NodeFileSystem, nodeFileSystem } from '../node-builtins.js';
 import { createRng, type Rng } from '../random.js';
 import { checkBoolean, checkChoice, checkInt, checkNumber, checkOptions } from '../validate.js';
 import { fitClip } from './clip.js';
@@ -277,20 +277,21 @@ interface Listing {
 const AUDIO_ELSEWHERE = /\.(flac|mp3|ogg|opus|m4a|aac)$/i;
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-async function isDirectory(dir: string, entry: Dirent): Promise<boolean> {
+async function isDirectory({ fs, path }: NodeFileSystem, dir: string, entry: Dirent): Promise<boolean> {
   if (entry.isDirectory()) return true;
   if (!entry.isSymbolicLink()) return false;
   try {
-    return (await stat(join(dir, entry.name))).isDirectory();
+    return (await fs.stat(path.join(dir, entry.name))).isDirectory();
   } catch {
     return false;
   }
 }
 
-async function walk(dir: string): Promise<Listing> {
-  let info: Awaited<ReturnType<typeof stat>>;
+async function walk(node: NodeFileSystem, dir: string): Promise<Listing> {
+  const { fs, path } = node;
+  let info: Awaited<ReturnType<typeof fs.stat>>;
   try {
-    info = await stat(dir);
+    info = await fs.stat(dir);
   } catch (err) {
     throw new KwsError(
       'NOT_FOUND',
@@ -304,11 +305,13 @@ async function walk(dir: string): Promise<Listing> {
       `${dir} is a file, not a folder; expected a Speech Commands folder with one sub-folder of .wav clips per word`,
     );
   }
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => byCodePoint(a.name, b.name));
+  const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    byCodePoint(a.name, b.name),
+  );
   const listing: Listing = { folders: [], noise: [], otherAudio: 0 };
   for (const entry of entries) {
-    if (entry.name.startsWith('.') || !(await isDirectory(dir, entry))) continue;
-    const names = (await readdir(join(dir, entry.name), { withFileTypes: true }))
+    if (entry.name.startsWith('.') || !(await isDirectory(node, dir, entry))) continue;
+    const names = (await fs.readdir(path.join(dir, entry.name), { withFileTypes: true }))
       .filter((e) => !e.isDirectory())
       .map((e) => e.name)
       .sort(byCodePoint);
@@ -331,13 +334,20 @@ async function walk(dir: string): Promise<Listing> {
   return listing;
 }
 
-async function readList(dir: string, name: string): Promise<Set<string> | null> {
+async function readList(
+  { fs, path }: NodeFileSystem,
+  dir: string,
+  name: string,
+): Promise<Set<string> | null> {
   let text: string;
   try {
-    text = await readFile(join(dir, name), 'utf8');
+    text = await fs.readFile(path.join(dir, name), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new KwsError('DATASET_INVALID', `${join(dir, name)} cannot be read: ${(err as Error).message}`);
+    throw new KwsError(
+      'DATASET_INVALID',
+      `${path.join(dir, name)} cannot be read: ${(err as Error).message}`,
+    );
   }
   const set = new Set<string>();
   for (const line of text.split(/\r?\n/)) {
@@ -375,6 +385,7 @@ function splitGenerators(seed: number): { unknown: Record<SplitName, Rng>; silen
 }
 
 async function assignSplits(
+  node: NodeFileSystem,
   dir: string,
   listing: Listing,
   r: Resolved,
@@ -400,8 +411,8 @@ async function assignSplits(
 
   let lists: { validation: Set<string>; test: Set<string> } | null = null;
   if (r.splitBy !== 'hash') {
-    const validation = await readList(dir, 'validation_list.txt');
-    const test = await readList(dir, 'testing_list.txt');
+    const validation = await readList(node, dir, 'validation_list.txt');
+    const test = await readList(node, dir, 'testing_list.txt');
     if (validation !== null || test !== null) {
       lists = { validation: validation ?? new Set(), test: test ?? new Set() };
     } else if (r.splitBy === 'lists') {
@@ -488,6 +499,7 @@ function isFileProblem(err: unknown): err is Error {
 }
 
 async function loadNoise(
+  { fs, path }: NodeFileSystem,
   dir: string,
   names: readonly string[],
   sampleRate: number,
@@ -498,7 +510,7 @@ async function loadNoise(
   for (const name of names) {
     const rel = `${BACKGROUND_NOISE_FOLDER}/${name}`;
     try {
-      const samples = decodeAt(await readFile(join(dir, BACKGROUND_NOISE_FOLDER, name)), sampleRate);
+      const samples = decodeAt(await fs.readFile(path.join(dir, BACKGROUND_NOISE_FOLDER, name)), sampleRate);
       if (samples.length === 0) {
         warnings.push(`${rel}: skipped, the file has no samples`);
         continue;
@@ -521,6 +533,7 @@ interface Produced {
 }
 
 interface Context {
+  node: NodeFileSystem;
   dir: string;
   r: Resolved;
   frames: number;
@@ -531,18 +544,21 @@ interface Context {
 }
 
 async function produceFile(ctx: Context, rel: string): Promise<Produced> {
-  const { r } = ctx;
-  const abs = resolve(ctx.dir, rel);
+  const {
+    r,
+    node: { fs, path },
+  } = ctx;
+  const abs = path.resolve(ctx.dir, rel);
   let key: string | null = null;
   if (r.cacheDir !== undefined) {
-    const info = await stat(abs);
+    const info = await fs.stat(abs);
     key = featureCacheKey(ctx.configKey, abs, info.size, info.mtimeMs);
     if (!r.keepAudio) {
       const cached = await readCachedFeatures(r.cacheDir, key, ctx.frames, ctx.bins);
       if (cached !== null) return { features: cached, audio: null, fromCache: true };
     }
   }
-  const samples = decodeAt(await readFile(abs), r.sampleRate);
+  const samples = decodeAt(await fs.readFile(abs), r.sampleRate);
   if (samples.length === 0) throw new KwsError('EMPTY_INPUT', 'the file has no samples');
   const clip = fitClip(samples, r.clipSamples);
   if (r.frontEnd === null) return { features: null, audio: clip, fromCache: false };
@@ -628,10 +644,14 @@ export async function loadSpeechCommands(
   const frames = probe?.frames ?? 0;
   const bins = probe?.bins ?? 0;
 
+  const node = await nodeFileSystem({
+    caller: 'loadSpeechCommands',
+    alternative: 'decodeWav and logMelSpectrogram on fetched clips, then createSplit',
+  });
   const rngs = splitGenerators(r.seed);
-  const listing = await walk(dir);
-  const { perSplit, warnings } = await assignSplits(dir, listing, r, rngs.unknown);
-  const noise = await loadNoise(dir, listing.noise, r.sampleRate, warnings);
+  const listing = await walk(node, dir);
+  const { perSplit, warnings } = await assignSplits(node, dir, listing, r, rngs.unknown);
+  const noise = await loadNoise(node, dir, listing.noise, r.sampleRate, warnings);
   const silenceIndex = r.labels.indexOf(SILENCE_LABEL);
   for (const name of SPLIT_NAMES) {
     if (!r.splits.has(name) || r.silenceCounts[name] === 0) continue;
@@ -642,7 +662,7 @@ export async function loadSpeechCommands(
 
   if (r.cacheDir !== undefined) {
     try {
-      await mkdir(r.cacheDir, { recursive: true });
+      await node.fs.mkdir(r.cacheDir, { recursive: true });
     } catch (err) {
       warnings.push(
         `cacheDir ${r.cacheDir} cannot be created (${(err as Error).message}); loading without a cache`,
@@ -652,6 +672,7 @@ export async function loadSpeechCommands(
   }
 
   const ctx: Context = {
+    node,
     dir,
     r,
     frames,

@@ -20,9 +20,9 @@
  *
  * @packageDocumentation
  */
-import { createHash } from 'node:crypto';
 import { KwsError } from '../errors.js';
 import { checkNumber, checkOptions } from '../validate.js';
+import { sha1 } from './sha1.js';
 
 /** Names of the three splits. */
 export type SplitName = 'train' | 'validation' | 'test';
@@ -66,9 +66,9 @@ export function splitKey(fileName: string): string {
  */
 export function splitPercentage(fileName: string): number {
   const key = splitKey(fileName);
-  const digest = createHash('sha1').update(key, 'utf8').digest();
+  const digest = sha1(key);
   // h mod 2^27 is the low 27 bits of the big-endian 160-bit digest.
-  const low = digest.readUInt32BE(16) & (2 ** 27 - 1);
+  const low = new DataView(digest.buffer).getUint32(16, false) & (2 ** 27 - 1);
   return low * (100 / MAX_NUM_WAVS_PER_CLASS);
 }
 

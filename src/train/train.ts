@@ -462,7 +462,10 @@ function nextTick(): Promise<void> {
 }
 
 async function joinPath(...parts: string[]): Promise<string> {
-  const path = await nodeBuiltin('path', { caller: 'train with checkpointDir', alternative: 'train without checkpointDir' });
+  const path = await nodeBuiltin('path', {
+    caller: 'train with checkpointDir',
+    alternative: 'train without checkpointDir',
+  });
   return path.join(...parts);
 }
 

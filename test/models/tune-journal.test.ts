@@ -83,19 +83,19 @@ describe('tune journal', () => {
     expect(parsed.evaluations).toHaveLength(12);
     expect(parsed.warnings).toHaveLength(1);
     expect(parsed.warnings[0]).toBeInstanceOf(KwsError);
-    expect(parsed.warnings[0]?.code).toBe('MODEL_FILE_CORRUPT');
+    expect(parsed.warnings[0]?.code).toBe('JOURNAL_CORRUPT');
     expect(parsed.warnings[0]?.message).toMatch(/c\.jsonl line 5 is corrupt/);
 
     const resumed = counting();
     const result = await tune(options(journal, resumed.objective));
     expect(resumed.state.calls).toBe(1);
-    expect(result.warnings.map((w) => w.code)).toEqual(['MODEL_FILE_CORRUPT']);
+    expect(result.warnings.map((w) => w.code)).toEqual(['JOURNAL_CORRUPT']);
     expect(table(result)).toEqual(table(reference));
 
     await expect(
       tune({ ...options(journal, counting().objective), strictJournal: true }),
     ).rejects.toMatchObject({
-      code: 'MODEL_FILE_CORRUPT',
+      code: 'JOURNAL_CORRUPT',
     });
   });
 

@@ -116,7 +116,10 @@ export async function writeRecipe(path: string, recipe: Readonly<KwsRecipe>): Pr
  *   not JSON or not a recipe.
  */
 export async function readRecipe(path: string): Promise<KwsRecipe> {
-  const { readFile } = await nodeBuiltin('fs/promises', { caller: 'readRecipe', alternative: 'recipeConfig(JSON.parse(text)) on text you fetched' });
+  const { readFile } = await nodeBuiltin('fs/promises', {
+    caller: 'readRecipe',
+    alternative: 'recipeConfig(JSON.parse(text)) on text you fetched',
+  });
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -19,10 +19,9 @@ import type { TrialCost } from './trial-config.js';
 export const TUNE_JOURNAL_VERSION = 1;
 
 /**
- * Code of the warnings for corrupt journal lines. (A file that is not what it should be; the
- * error list has no journal-specific code yet.)
+ * Code of the warnings for corrupt journal lines.
  */
-export const JOURNAL_CORRUPT: KwsErrorCode = 'MODEL_FILE_CORRUPT';
+export const JOURNAL_CORRUPT: KwsErrorCode = 'JOURNAL_CORRUPT';
 
 /** Outcome of one evaluation. */
 export type TrialStatus = 'ok' | 'pruned' | 'invalid';
