@@ -23,12 +23,11 @@
  *
  * `packPretrained` and `writeCatalog` are the core, callable with any output folders (tests).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { loadSpeechCommands, type Split } from '../src/data/index.js';
 import { DEFAULT_FRONT_END, type FrontEndConfig } from '../src/features/index.js';
 import {
@@ -37,11 +36,14 @@ import {
   kwsMetadata,
   loadArtifacts,
   loadModel,
+  MODEL_JSON,
+  modelFromArtifacts,
   profile,
   readKwsMetadata,
   saveModel,
 } from '../src/models/index.js';
 import { encodeBase64 } from '../src/models/pretrained/base64.js';
+import { topologyClassNames } from '../src/models/pretrained/embedded-model.js';
 import {
   GSC_DEV_DATA_NAME,
   type ModelCard,
@@ -52,7 +54,9 @@ import {
   SPEECH_COMMANDS_ATTRIBUTION,
   SPEECH_COMMANDS_LICENSE,
   SPEECH_COMMANDS_LICENSE_URL,
+  summarizeWeightStorage,
 } from '../src/models/pretrained/model-card.js';
+import { registerQatLayers, registerQuantizeLayers } from '../src/quantize/index.js';
 import { createRng } from '../src/random.js';
 import { evaluate } from '../src/train/index.js';
 
@@ -79,25 +83,39 @@ export interface PackTargets {
 export interface PackInput {
   /** Registry name: lower-case letters, digits and inner dashes, e.g. `'bcresnet1-gsc12'`. */
   name: string;
-  /** The trained model (not disposed). */
-  model: tfl.LayersModel;
+  /**
+   * The trained model (not disposed), saved as float32 with kws-kit metadata (labels, front end,
+   * licence). Give this or `exported`.
+   */
+  model?: tfl.LayersModel;
+  /**
+   * Folder of a model already written in the tfjs format (`saveModel`, or `exportQuantized` with
+   * float16 / uint8 / uint16 weight entries): its `model.json` and the shards its manifest names
+   * are shipped byte for byte, so a quantized model keeps its size. Give this or `model`.
+   */
+  exported?: string;
   /** Class names in output order. */
   labels: string[];
   /** Front end of the training features. Default `DEFAULT_FRONT_END`. */
   frontEnd?: FrontEndConfig;
   /** Family and factory options; checked by rebuilding the model and comparing outputs. */
-  architecture: Omit<ModelCardArchitecture, 'reference'>;
+  architecture: PackArchitecture;
   recipe: Record<string, string | number | boolean>;
   /** Clips per split of the training data (gsc-dev). */
   clips: { train?: number; validation?: number };
   metrics: ModelCardMetrics;
-  /** The command that packs, for the generated headers. */
+  /** The command that packed the model, recorded in the card and the generated headers. */
   generatedBy: string;
+  /** The command written in the generated modules' headers. Default `generatedBy`. */
+  moduleGeneratedBy?: string;
   /** Default: the version in the repository's package.json. */
   kwsKitVersion?: string;
   /** One-sentence task; default from the labels. */
   task?: string;
 }
+
+/** The card's architecture as given to the packer (the reference and fake-quant count are filled in). */
+export type PackArchitecture = Omit<ModelCardArchitecture, 'reference' | 'activationFakeQuant'>;
 
 /** What {@link packPretrained} wrote. */
 export interface PackResult {
@@ -152,17 +170,55 @@ function inputShapeOf(model: tfl.LayersModel): [number, number] {
   return [frames, mels];
 }
 
+/** Layers of `kws-kit/quantize` that simulate int8 activations; not part of any factory's graph. */
+const FAKE_QUANT_CLASSES = new Set(['FakeQuant', 'MovingFakeQuant']);
+
+function fakeQuantLayers(model: tfl.LayersModel): number {
+  return model.layers.filter((l) => FAKE_QUANT_CLASSES.has(l.getClassName())).length;
+}
+
+/**
+ * The family's factory model for `options`. A CRNN's `hiddenSizes` (one GRU width per layer, as
+ * `pruneModel` leaves them) is the factory's graph with those widths: the topology of
+ * `crnn({ …options, hiddenSize: hiddenSizes[0] })` with each `crnn_gru_<i>`'s units replaced.
+ */
+function rebuildArchitecture(architecture: PackArchitecture): tfl.LayersModel {
+  const { hiddenSizes, ...options } = architecture.options as Record<string, unknown> & {
+    hiddenSizes?: number[];
+  };
+  if (architecture.family === 'bc-resnet') return bcResNet(options as Parameters<typeof bcResNet>[0]);
+  if (hiddenSizes === undefined) return crnn(options as Parameters<typeof crnn>[0]);
+  const base = crnn({ ...(options as Parameters<typeof crnn>[0]), hiddenSize: hiddenSizes[0] as number });
+  let config: { layers: { name: string; config: Record<string, unknown> }[] };
+  try {
+    config = structuredClone(base.getConfig()) as unknown as typeof config;
+  } finally {
+    base.dispose();
+  }
+  for (const layer of config.layers) {
+    const m = /^crnn_gru_(\d+)$/.exec(layer.name);
+    if (m === null) continue;
+    const units = hiddenSizes[Number(m[1]) - 1];
+    if (units === undefined) throw new Error(`hiddenSizes has no width for ${layer.name}`);
+    const inner = layer.config.layer as { config: Record<string, unknown> } | undefined;
+    (inner?.config ?? layer.config).units = units;
+  }
+  return tfl.LayersModel.fromConfig(
+    tfl.LayersModel,
+    config as unknown as tf.serialization.ConfigDict,
+  ) as tfl.LayersModel;
+}
+
 /**
  * Builds the family's factory model with `options`, copies the trained weights into it, and
  * throws unless both give bit-identical logits on a seeded random batch: the card's factory
- * options then provably describe the model.
+ * options then provably describe the model. A model with activation fake-quantization layers
+ * (int8 simulation) is compared on its weights' shapes only, since the factory graph has no such
+ * layers.
  */
-export function verifyArchitecture(model: tfl.LayersModel, architecture: PackInput['architecture']): void {
+export function verifyArchitecture(model: tfl.LayersModel, architecture: PackArchitecture): void {
   const options = { ...architecture.options };
-  const rebuilt =
-    architecture.family === 'bc-resnet'
-      ? bcResNet(options as Parameters<typeof bcResNet>[0])
-      : crnn(options as Parameters<typeof crnn>[0]);
+  const rebuilt = rebuildArchitecture(architecture);
   try {
     const ours = model.getWeights();
     const theirs = rebuilt.getWeights();
@@ -174,6 +230,7 @@ export function verifyArchitecture(model: tfl.LayersModel, architecture: PackInp
         `${architecture.family}(${JSON.stringify(options)}) has other weights than the model (${theirs.length} vs ${ours.length} tensors or different shapes); pass --arch`,
       );
     }
+    if (fakeQuantLayers(model) > 0) return;
     rebuilt.setWeights(ours);
     const shape = (model.inputs[0]?.shape ?? []).slice(1) as number[];
     const rng = createRng(7);
@@ -196,34 +253,140 @@ export function verifyArchitecture(model: tfl.LayersModel, architecture: PackInp
   }
 }
 
+/** A model folder's files as they are on disk. */
+export interface PlainModelFiles {
+  /** `model.json`, byte for byte. */
+  modelJson: Uint8Array;
+  /** The shards named by its manifest, in manifest order: file name and bytes. */
+  shards: { name: string; bytes: Uint8Array }[];
+}
+
+/**
+ * Reads `<dir>/model.json` and the shards its weight manifest names (plain file names in the
+ * folder only), without changing a byte.
+ */
+export function readPlainModel(dir: string): PlainModelFiles {
+  const jsonPath = join(dir, MODEL_JSON);
+  if (!existsSync(jsonPath)) throw new Error(`no ${MODEL_JSON} in ${dir}`);
+  const modelJson = new Uint8Array(readFileSync(jsonPath));
+  const json = JSON.parse(new TextDecoder().decode(modelJson)) as tf.io.ModelJSON;
+  if (!Array.isArray(json.weightsManifest)) throw new Error(`${jsonPath} has no weightsManifest`);
+  const shards = json.weightsManifest
+    .flatMap((group) => group.paths)
+    .map((name) => {
+      if (name !== basename(name) || name.startsWith('.') || name === MODEL_JSON) {
+        throw new Error(
+          `${jsonPath} names the shard "${name}"; only plain file names next to it are shipped`,
+        );
+      }
+      return { name, bytes: new Uint8Array(readFileSync(join(dir, name))) };
+    });
+  return { modelJson, shards };
+}
+
+/** The artifacts of plain files (weights concatenated in manifest order, as one ArrayBuffer). */
+export function plainArtifacts(files: PlainModelFiles): tf.io.ModelArtifacts {
+  const json = JSON.parse(new TextDecoder().decode(files.modelJson)) as tf.io.ModelJSON;
+  const weights = concatBytes(files.shards.map((s) => s.bytes));
+  return tf.io.getModelArtifactsForJSONSync(
+    json,
+    json.weightsManifest.flatMap((g) => g.weights),
+    weights.buffer as ArrayBuffer,
+  );
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Builds the model of plain files the way `loadPretrained` does: weights dequantized to float32
+ * by tfjs, kws-kit layers registered, and the quantization layers too when the topology has them.
+ */
+export async function loadPlainModel(files: PlainModelFiles): Promise<tfl.LayersModel> {
+  const artifacts = plainArtifacts(files);
+  if ([...topologyClassNames(artifacts.modelTopology)].some((c) => FAKE_QUANT_CLASSES.has(c))) {
+    registerQuantizeLayers();
+    registerQatLayers();
+  }
+  return modelFromArtifacts(artifacts);
+}
+
 /**
  * Writes one pretrained model: plain files (`model.json`, shard, `card.json`, `MODEL_CARD.md`)
- * into `<pretrainedDir>/<name>/` and the generated module `<moduleDir>/<name>.ts` holding the same
- * bytes. Does not touch the catalog (see {@link writeCatalog}).
+ * under `<pretrainedDir>/<name>/`, and `<moduleDir>/<name>.ts` embedding the same bytes.
+ *
+ * From `input.model`, the files are written by `saveModel` (float32, kws-kit metadata with the
+ * labels, front end and licence). From `input.exported`, the folder's `model.json` and shards are
+ * copied byte for byte (quantized entries stay quantized); the model is then loaded from those
+ * bytes as `loadPretrained` will load it, to check its outputs, profile it and verify the
+ * architecture. The card records the storage dtypes and the real bytes of the shipped files.
+ * Call {@link writeCatalog} afterwards to list it.
  */
 export async function packPretrained(input: PackInput, targets: PackTargets): Promise<PackResult> {
   checkName(input.name);
-  const frontEnd = { ...(input.frontEnd ?? DEFAULT_FRONT_END) } as FrontEndConfig;
-  const inputShape = inputShapeOf(input.model);
-  const outputs = input.model.outputs[0]?.shape[1];
-  if (outputs !== input.labels.length) {
-    throw new Error(`the model has ${outputs} outputs but ${input.labels.length} labels were given`);
+  if ((input.model === undefined) === (input.exported === undefined)) {
+    throw new Error('give either model (a LayersModel to save) or exported (a model folder to ship as is)');
   }
-  verifyArchitecture(input.model, input.architecture);
-  const totals = profile(input.model).total;
+  const frontEnd = { ...(input.frontEnd ?? DEFAULT_FRONT_END) } as FrontEndConfig;
+  if (input.model !== undefined) {
+    const outputs = input.model.outputs[0]?.shape[1];
+    if (outputs !== input.labels.length) {
+      throw new Error(`the model has ${outputs} outputs but ${input.labels.length} labels were given`);
+    }
+    verifyArchitecture(input.model, input.architecture);
+  }
 
   const modelDir = join(targets.pretrainedDir, input.name);
-  const info = {
-    pretrained: input.name,
-    data: GSC_DEV_DATA_NAME,
-    license: SPEECH_COMMANDS_LICENSE,
-    attribution: SPEECH_COMMANDS_ATTRIBUTION,
-  };
-  const saved = await saveModel(input.model, modelDir, {
-    metadata: kwsMetadata(input.labels, frontEnd, info),
-  });
-  const jsonBytes = readFileSync(saved.modelJson.path);
-  const weights = Buffer.concat(saved.shards.map((s) => readFileSync(s.path)));
+  let files: PlainModelFiles;
+  if (input.model !== undefined) {
+    const info = {
+      pretrained: input.name,
+      data: GSC_DEV_DATA_NAME,
+      license: SPEECH_COMMANDS_LICENSE,
+      attribution: SPEECH_COMMANDS_ATTRIBUTION,
+    };
+    await saveModel(input.model, modelDir, { metadata: kwsMetadata(input.labels, frontEnd, info) });
+    files = readPlainModel(modelDir);
+  } else {
+    files = readPlainModel(input.exported as string);
+    if (resolve(input.exported as string) !== resolve(modelDir)) {
+      mkdirSync(modelDir, { recursive: true });
+      for (const s of files.shards) writeFileSync(join(modelDir, s.name), s.bytes);
+      writeFileSync(join(modelDir, MODEL_JSON), files.modelJson);
+    }
+  }
+
+  const loaded = await loadPlainModel(files);
+  let inputShape: [number, number];
+  let totals: ReturnType<typeof profile>['total'];
+  let activationFakeQuant: number;
+  try {
+    const outputs = loaded.outputs[0]?.shape[1];
+    if (outputs !== input.labels.length) {
+      throw new Error(`the model has ${outputs} outputs but ${input.labels.length} labels were given`);
+    }
+    inputShape = inputShapeOf(loaded);
+    verifyArchitecture(loaded, input.architecture);
+    totals = profile(loaded).total;
+    activationFakeQuant = fakeQuantLayers(loaded);
+  } finally {
+    loaded.dispose();
+  }
+
+  const json = JSON.parse(new TextDecoder().decode(files.modelJson)) as tf.io.ModelJSON;
+  const storage = summarizeWeightStorage(json.weightsManifest.flatMap((g) => g.weights));
+  const shardPaths = files.shards.map((s) => join(modelDir, s.name));
+  const jsonPath = join(modelDir, MODEL_JSON);
+  // The card's sizes are those of the shipped files on disk.
+  const weightBytes = shardPaths.reduce((n, p) => n + statSync(p).size, 0);
+  const modelJsonBytes = statSync(jsonPath).size;
 
   const card: ModelCard = {
     name: input.name,
@@ -233,7 +396,11 @@ export async function packPretrained(input: PackInput, targets: PackTargets): Pr
     labels: [...input.labels],
     frontEnd,
     inputShape,
-    architecture: { ...input.architecture, reference: REFERENCES[input.architecture.family] },
+    architecture: {
+      ...input.architecture,
+      reference: REFERENCES[input.architecture.family],
+      ...(activationFakeQuant > 0 ? { activationFakeQuant } : {}),
+    },
     recipe: { ...input.recipe },
     data: {
       name: GSC_DEV_DATA_NAME,
@@ -248,9 +415,11 @@ export async function packPretrained(input: PackInput, targets: PackTargets): Pr
       trainableParams: totals.trainableParams,
       macs: totals.macs,
       normMacs: totals.normMacs,
-      weightBytes: weights.byteLength,
-      modelJsonBytes: jsonBytes.byteLength,
-      bytesOnDisk: weights.byteLength + jsonBytes.byteLength,
+      weightFormat: storage.weightFormat,
+      weightStorage: storage.weightStorage,
+      weightBytes,
+      modelJsonBytes,
+      bytesOnDisk: weightBytes + modelJsonBytes,
     },
     generatedBy: input.generatedBy,
     kwsKitVersion: input.kwsKitVersion ?? repoVersion(),
@@ -262,10 +431,11 @@ export async function packPretrained(input: PackInput, targets: PackTargets): Pr
 
   mkdirSync(targets.moduleDir, { recursive: true });
   const modulePath = join(targets.moduleDir, `${input.name}.ts`);
+  const weights = concatBytes(files.shards.map((s) => s.bytes));
   const source = [
-    header(input.generatedBy, `Same bytes as pretrained/${input.name}/.`),
+    header(input.moduleGeneratedBy ?? input.generatedBy, `Same bytes as pretrained/${input.name}/.`),
     `/** \`pretrained/${input.name}/model.json\`, byte for byte. */`,
-    `export const modelJson = ${stringLiteral(new TextDecoder().decode(jsonBytes))};`,
+    `export const modelJson = ${stringLiteral(new TextDecoder().decode(files.modelJson))};`,
     '',
     `/** The weight shards of \`pretrained/${input.name}/\`, concatenated, base64 (${weights.byteLength} bytes). */`,
     `export const weightsBase64 = ${stringLiteral(encodeBase64(weights))};`,
@@ -276,8 +446,45 @@ export async function packPretrained(input: PackInput, targets: PackTargets): Pr
     card,
     modelDir,
     modulePath,
-    files: [saved.modelJson.path, ...saved.shards.map((s) => s.path), cardPath, markdownPath, modulePath],
+    files: [jsonPath, ...shardPaths, cardPath, markdownPath, modulePath],
   };
+}
+
+/**
+ * Re-packs `<pretrainedDir>/<name>/` from its own committed files: the plain `model.json` and
+ * shards stay as they are (byte for byte), the card keeps its recorded facts (labels, front end,
+ * architecture, recipe, data, metrics, the command that packed it) and gets its profile (storage
+ * dtypes, bytes, parameters, MACs) recomputed; `card.json`, `MODEL_CARD.md` and the module are
+ * rewritten. `command` goes into the module header.
+ */
+export async function repackPretrained(
+  name: string,
+  targets: PackTargets,
+  command: string,
+): Promise<PackResult> {
+  const modelDir = join(targets.pretrainedDir, name);
+  const cardPath = join(modelDir, CARD_JSON);
+  if (!existsSync(cardPath)) throw new Error(`--repack ${name}: no ${cardPath}`);
+  const old = JSON.parse(readFileSync(cardPath, 'utf8')) as ModelCard;
+  if (old.name !== name) throw new Error(`${cardPath} names model "${old.name}", not "${name}"`);
+  const { reference: _reference, activationFakeQuant: _count, ...architecture } = old.architecture;
+  return packPretrained(
+    {
+      name,
+      exported: modelDir,
+      labels: old.labels,
+      frontEnd: old.frontEnd,
+      architecture,
+      recipe: old.recipe,
+      clips: old.data.clips,
+      metrics: old.metrics,
+      generatedBy: old.generatedBy,
+      moduleGeneratedBy: command,
+      kwsKitVersion: old.kwsKitVersion,
+      task: old.task,
+    },
+    targets,
+  );
 }
 
 /**
@@ -321,8 +528,14 @@ export function writeCatalog(targets: PackTargets, generatedBy: string): { path:
 // Command line
 // ---------------------------------------------------------------------------------------------
 
-/** Family and factory options read off a kws-kit model's layers. */
-export function inferArchitecture(model: tfl.LayersModel): PackInput['architecture'] {
+/**
+ * Family and factory options read off a kws-kit model's layers: BC-ResNet (by `stem_conv`) or
+ * CRNN (by `crnn_conv`), at any size, including the smaller convolution and GRU widths of a
+ * student or of `pruneModel`. GRU layers of different widths (pruning ranks each layer apart)
+ * give `hiddenSizes`, one width per layer, instead of `hiddenSize`. Activation fake-quantization
+ * layers are not part of the options (the card counts them).
+ */
+export function inferArchitecture(model: tfl.LayersModel): PackArchitecture {
   const names = new Set(model.layers.map((l) => l.name));
   const config = (name: string): Record<string, unknown> =>
     model.getLayer(name).getConfig() as Record<string, unknown>;
@@ -338,12 +551,14 @@ export function inferArchitecture(model: tfl.LayersModel): PackInput['architectu
   }
   if (names.has('crnn_conv')) {
     const conv = config('crnn_conv');
-    const gruNames = [...names].filter((n) => /^crnn_gru_\d+$/.test(n));
-    const first = model.getLayer('crnn_gru_1');
-    const bidirectional = first.getClassName() === 'Bidirectional';
-    const gru = bidirectional
-      ? (config('crnn_gru_1').layer as { config: Record<string, unknown> }).config
-      : config('crnn_gru_1');
+    const gruNames = [...names]
+      .filter((n) => /^crnn_gru_\d+$/.test(n))
+      .sort((a, b) => Number(a.slice(9)) - Number(b.slice(9)));
+    const bidirectional = model.getLayer('crnn_gru_1').getClassName() === 'Bidirectional';
+    const gruConfig = (name: string): Record<string, unknown> =>
+      bidirectional ? (config(name).layer as { config: Record<string, unknown> }).config : config(name);
+    const units = gruNames.map((n) => gruConfig(n).units as number);
+    const same = units.every((u) => u === units[0]);
     return {
       family: 'crnn',
       options: {
@@ -352,7 +567,7 @@ export function inferArchitecture(model: tfl.LayersModel): PackInput['architectu
         convChannels: conv.filters,
         kernelSize: conv.kernel_size ?? conv.kernelSize,
         stride: conv.strides,
-        hiddenSize: gru.units,
+        ...(same ? { hiddenSize: units[0] } : { hiddenSizes: units }),
         gruLayers: gruNames.length,
         bidirectional,
         dropout: names.has('crnn_dropout_1') ? config('crnn_dropout_1').rate : 0,
@@ -453,25 +668,71 @@ function quote(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`;
 }
 
+/** True when a folder's manifest stores any weight quantized, so re-saving would make it float32. */
+function isQuantizedFolder(dir: string): boolean {
+  const json = JSON.parse(readFileSync(join(dir, MODEL_JSON), 'utf8')) as tf.io.ModelJSON;
+  return json.weightsManifest.some((g) => g.weights.some((w) => w.quantization !== undefined));
+}
+
+function summary(root: string, packed: PackResult, catalog: { names: string[] }): Record<string, unknown> {
+  const { card } = packed;
+  return {
+    name: card.name,
+    files: packed.files.map((f) => relative(root, f)),
+    catalog: catalog.names,
+    validationAccuracy: card.metrics.validationAccuracy,
+    params: card.profile.params,
+    macs: card.profile.macs,
+    weightFormat: card.profile.weightFormat,
+    bytesOnDisk: card.profile.bytesOnDisk,
+  };
+}
+
+const USAGE = [
+  'usage: tsx scripts/pack-pretrained.ts --name <name> --model <dir> [--results <json>] [--data <dir>]',
+  '         [--arch <json>] [--recipe <json>] [--accuracy <x>] [--labels a,b,c] [--backend wasm|cpu] [--root <dir>]',
+  '       tsx scripts/pack-pretrained.ts --repack <name|all> [--backend wasm|cpu] [--root <dir>]',
+].join('\n');
+
 async function main(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
+  const repack = flags.get('repack');
   const name = flags.get('name');
   const modelDir = flags.get('model');
-  if (name === undefined || modelDir === undefined) {
-    throw new Error(
-      'usage: tsx scripts/pack-pretrained.ts --name <name> --model <dir> [--results <json>] [--data <dir>]',
-    );
-  }
+  if (repack === undefined && (name === undefined || modelDir === undefined)) throw new Error(USAGE);
   // Backends are the application's choice; the core functions above use whatever is current.
   await Promise.all([import('@tensorflow/tfjs-backend-cpu'), import('@tensorflow/tfjs-backend-wasm')]);
   const { selectBackend } = await import('./script-args.js');
   await selectBackend(flags.get('backend') ?? 'wasm');
+  registerQuantizeLayers();
+  registerQatLayers();
   const root = resolve(flags.get('root') ?? REPO_ROOT);
   const targets: PackTargets = {
     pretrainedDir: join(root, 'pretrained'),
     moduleDir: join(root, 'src', 'models', 'pretrained'),
   };
   const generatedBy = ['npx tsx scripts/pack-pretrained.ts', ...argv.map(quote)].join(' ');
+
+  if (repack !== undefined) {
+    const names =
+      repack === 'all'
+        ? readdirSync(targets.pretrainedDir)
+            .filter((n) => existsSync(join(targets.pretrainedDir, n, CARD_JSON)))
+            .sort()
+        : [repack];
+    const done: PackResult[] = [];
+    for (const n of names) done.push(await repackPretrained(n, targets, generatedBy));
+    const catalog = writeCatalog(targets, generatedBy);
+    console.log(
+      JSON.stringify(
+        done.map((p) => summary(root, p, catalog)),
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  if (name === undefined || modelDir === undefined) throw new Error(USAGE);
 
   const results = flags.get('results');
   const facts = results !== undefined ? fromResults(results) : fromCheckpoint(modelDir);
@@ -487,9 +748,8 @@ async function main(argv: string[]): Promise<void> {
 
   const model = await loadModel(modelDir);
   const architecture = flags.has('arch')
-    ? (JSON.parse(flags.get('arch') as string) as PackInput['architecture'])
+    ? (JSON.parse(flags.get('arch') as string) as PackArchitecture)
     : inferArchitecture(model);
-
   let accuracy = flags.has('accuracy') ? Number(flags.get('accuracy')) : facts.accuracy;
   let source = flags.has('accuracy')
     ? `given on the command line (--accuracy); ${facts.source}`
@@ -518,10 +778,13 @@ async function main(argv: string[]): Promise<void> {
     throw new Error('no validation accuracy: pass --results, --data or --accuracy');
   }
 
+  // A quantized export is shipped byte for byte; a float32 checkpoint is re-saved with the
+  // registry's metadata (licence, attribution), which changes no weight.
+  const asIs = isQuantizedFolder(modelDir) || fakeQuantLayers(model) > 0;
   const packed = await packPretrained(
     {
       name,
-      model,
+      ...(asIs ? { exported: modelDir } : { model }),
       labels,
       frontEnd,
       architecture,
@@ -534,29 +797,7 @@ async function main(argv: string[]): Promise<void> {
   );
   model.dispose();
   const catalog = writeCatalog(targets, generatedBy);
-  // Generated TypeScript in the house format, so lint passes on a fresh pack.
-  const tsFiles = [packed.modulePath, catalog.path].filter((p) => p.startsWith(REPO_ROOT));
-  if (tsFiles.length > 0) {
-    const biome = join(REPO_ROOT, 'node_modules', '.bin', 'biome');
-    const r = spawnSync(biome, ['format', '--write', ...tsFiles], { cwd: REPO_ROOT, encoding: 'utf8' });
-    if (r.status !== 0) console.error(`biome format failed: ${r.stderr}`);
-  }
-  const { card } = packed;
-  console.log(
-    JSON.stringify(
-      {
-        name,
-        files: packed.files.map((f) => relative(root, f)),
-        catalog: catalog.names,
-        validationAccuracy: card.metrics.validationAccuracy,
-        params: card.profile.params,
-        macs: card.profile.macs,
-        bytesOnDisk: card.profile.bytesOnDisk,
-      },
-      null,
-      2,
-    ),
-  );
+  console.log(JSON.stringify(summary(root, packed, catalog), null, 2));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -16,7 +16,13 @@ import {
   positiveNumber,
   unitInterval,
 } from './options.js';
-import { addTrainingOptions, checkTrainingOptions, trainingHooks } from './training-options.js';
+import { applyRecipe, readRecipe } from './recipe.js';
+import {
+  addRecipeOptions,
+  addTrainingOptions,
+  checkTrainingOptions,
+  trainingHooks,
+} from './training-options.js';
 
 /** The summary printed without `--json`. */
 export function formatDistillResult(r: DistillCommandResult): string {
@@ -47,6 +53,7 @@ export function distillCommand(io: CliIo): Command {
     .option('-w, --width <tau>', 'BC-ResNet student width multiplier τ (default 1)', positiveNumber)
     .option('--causal', 'BC-ResNet student with causal time padding')
     .option('--hidden-size <n>', 'CRNN student GRU size', positiveInt)
+    .option('--dropout <p>', 'student dropout rate', unitInterval)
     .option('-l, --labels <a,b,c>', 'class names if the teacher has no kws-kit metadata', nameList)
     .addOption(
       new Option('--loss <name>', 'kd, mixed, attention+kd (two CRNNs) or mse')
@@ -56,10 +63,21 @@ export function distillCommand(io: CliIo): Command {
     .option('-T, --temperature <T>', 'softmax temperature', positiveNumber, 4)
     .option('-a, --alpha <a>', 'weight of the hard-label loss in [0, 1]', unitInterval, 0.5)
     .option('--augment', 'time shift and background noise (the teacher then runs on every batch)');
+  addRecipeOptions(command, 'student ');
   return addTrainingOptions(command, { warmupEpochs: 1 })
+    .option(
+      '--recipe <file.json>',
+      'read option values from a JSON file, e.g. one kws-kit tune wrote (flags override it; its model is the student)',
+    )
     .addOption(jsonOption('the summary (saved folder, teacher and student accuracy)'))
     .action(async () => {
-      const o = command.opts();
+      const given = command.opts();
+      const o =
+        given.recipe === undefined
+          ? given
+          : applyRecipe(command, given, readRecipe(given.recipe), given.recipe, {
+              aliases: { model: 'student' },
+            });
       checkTrainingOptions(o, 'student');
       await useBackend(o.backend as CliBackend);
       const hooks = trainingHooks(io, o.quiet === true);

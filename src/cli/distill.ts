@@ -6,6 +6,7 @@
  */
 import { loadSpeechCommands } from '../data/index.js';
 import { type DistillLossName, distill } from '../distill/index.js';
+import { KwsError } from '../errors.js';
 import { DEFAULT_FRONT_END } from '../features/index.js';
 import { kwsMetadata, profile, saveModel } from '../models/index.js';
 import { evaluate, type OptimizerName, type TrainCallbacks } from '../train/index.js';
@@ -13,14 +14,17 @@ import { modelLabels, resolveModel } from './model-arg.js';
 import {
   buildModel,
   type ModelFamily,
+  modelSizes,
   nonEmpty,
+  type RecipeCommandOptions,
   requireTrainSplit,
   type SpeechCommandsAugment,
-  speechCommandsAugment,
+  trainingAugment,
 } from './train.js';
+import { recipeFeatures } from './training-options.js';
 
 /** Options of {@link runDistill}; names as the command's flags. */
-export interface DistillCommandOptions extends SpeechCommandsAugment {
+export interface DistillCommandOptions extends SpeechCommandsAugment, RecipeCommandOptions {
   /** Teacher model argument (see `resolveModel`). */
   teacher: string;
   /** Student family. */
@@ -30,6 +34,8 @@ export interface DistillCommandOptions extends SpeechCommandsAugment {
   width?: number;
   causal?: boolean;
   hiddenSize?: number;
+  /** Student dropout rate. Default the factory's. */
+  dropout?: number;
   /** Class names when the teacher has no metadata. */
   labels?: readonly string[];
   /** Default `'mixed'` (`'attention+kd'` needs two CRNNs). */
@@ -89,6 +95,16 @@ export async function runDistill(options: DistillCommandOptions): Promise<Distil
   try {
     const labels = modelLabels(teacher, options.labels);
     const frontEnd = teacher.metadata?.frontEnd ?? DEFAULT_FRONT_END;
+    const features = recipeFeatures(options as unknown as Record<string, unknown>);
+    const differs = Object.entries(features.frontEnd).some(
+      ([k, v]) => (frontEnd as unknown as Record<string, unknown>)[k] !== v,
+    );
+    if (features.customFrontEnd && differs) {
+      throw new KwsError(
+        'INVALID_ARGUMENT',
+        `the front-end options give ${JSON.stringify(features.frontEnd)}, but the student learns from the teacher's outputs on the teacher's features ${JSON.stringify(frontEnd)}; drop them or use a teacher trained on that front end`,
+      );
+    }
     const augmentOn = options.augment === true;
     const data = await loadSpeechCommands(options.data, {
       labels,
@@ -114,7 +130,10 @@ export async function runDistill(options: DistillCommandOptions): Promise<Distil
       ...(options.width === undefined ? {} : { width: options.width }),
       ...(options.causal === undefined ? {} : { causal: options.causal }),
       ...(options.hiddenSize === undefined ? {} : { hiddenSize: options.hiddenSize }),
+      ...(options.dropout === undefined ? {} : { dropout: options.dropout }),
+      ...modelSizes(options),
     });
+    const augment = trainingAugment(data.backgroundNoise, options, augmentOn, { ...features, frontEnd });
     try {
       const callbacks = options.onStart?.({ epochs, examples: trainSplit.labels.length, batchSize });
       const result = await distill({
@@ -132,7 +151,7 @@ export async function runDistill(options: DistillCommandOptions): Promise<Distil
         ...(options.lr === undefined ? {} : { learningRate: options.lr }),
         ...(options.weightDecay === undefined ? {} : { weightDecay: options.weightDecay }),
         schedule: { warmupEpochs: Math.min(options.warmupEpochs ?? 1, epochs) },
-        ...(augmentOn ? { augment: speechCommandsAugment(data.backgroundNoise, options) } : {}),
+        ...(augment === undefined ? {} : { augment }),
         seed,
         ...(options.checkpointDir === undefined ? {} : { checkpointDir: options.checkpointDir }),
         resume: options.resume === true,
@@ -150,6 +169,9 @@ export async function runDistill(options: DistillCommandOptions): Promise<Distil
           ? { width: options.width ?? 1, causal: options.causal === true }
           : {}),
         ...(options.hiddenSize === undefined ? {} : { hiddenSize: options.hiddenSize }),
+        ...(options.dropout === undefined ? {} : { dropout: options.dropout }),
+        ...modelSizes(options),
+        ...(features.specAugment === undefined ? {} : { specAugment: features.specAugment }),
         loss,
         temperature: options.temperature ?? 4,
         alpha: options.alpha ?? 0.5,

@@ -72,14 +72,23 @@ function recipeValue(option: Option, value: unknown, where: string): unknown {
  * The command's option values with the recipe filled in: for each option, the command-line
  * value if given there, else the recipe's, else the default.
  *
- * @throws KwsError `INVALID_ARGUMENT` naming the key for an unknown key or a bad value.
+ * @param rules `refuse`: recipe keys this command must not take (e.g. the distillation keys for
+ *   `train`) and what to do instead; `aliases`: recipe keys that name another option here.
+ * @throws KwsError `INVALID_ARGUMENT` naming the key for an unknown or refused key or a bad value.
  */
 export function applyRecipe(
   command: Command,
   values: Record<string, unknown>,
   recipe: Record<string, unknown>,
   path: string,
+  rules?: {
+    /** Keys this command must not take, and what to do instead. */
+    refuse?: { keys: readonly string[]; hint: string };
+    /** More recipe key → option names for this command (e.g. `model` → `student`). */
+    aliases?: Readonly<Record<string, string>>;
+  },
 ): Record<string, unknown> {
+  const refuse = rules?.refuse;
   const byName = new Map(
     command.options
       .filter((o) => !NOT_IN_RECIPES.has(o.attributeName()))
@@ -87,7 +96,13 @@ export function applyRecipe(
   );
   const merged = { ...values };
   for (const [key, value] of Object.entries(recipe)) {
-    const name = ALIASES[key] ?? key;
+    if (refuse?.keys.includes(key)) {
+      throw new KwsError(
+        'INVALID_ARGUMENT',
+        `recipe file ${path}: ${JSON.stringify(key)} is a distillation setting that kws-kit ${command.name()} does not use; ${refuse.hint}`,
+      );
+    }
+    const name = rules?.aliases?.[key] ?? ALIASES[key] ?? key;
     const option = byName.get(name);
     if (option === undefined) {
       throw new KwsError(

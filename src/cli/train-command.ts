@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { Command } from 'commander';
+import { DISTILL_RECIPE_KEYS } from '../models/index.js';
 import { type CliBackend, useBackend } from './backend.js';
 import type { CliIo } from './cli-io.js';
 import { UsageError } from './exit-codes.js';
@@ -17,7 +18,12 @@ import {
 } from './options.js';
 import { applyRecipe, readRecipe } from './recipe.js';
 import { runTrain, type TrainCommandOptions, type TrainCommandResult } from './train.js';
-import { addTrainingOptions, checkTrainingOptions, trainingHooks } from './training-options.js';
+import {
+  addRecipeOptions,
+  addTrainingOptions,
+  checkTrainingOptions,
+  trainingHooks,
+} from './training-options.js';
 
 /** The summary printed without `--json`. */
 export function formatTrainResult(r: TrainCommandResult): string {
@@ -40,7 +46,8 @@ export function trainCommand(io: CliIo): Command {
       'Train a BC-ResNet or CRNN on a Speech Commands folder and save it (with its labels and front end). ' +
         'Defaults are the gsc-dev recipe: SGD with momentum 0.9, lr 0.1 with 5 warm-up epochs then cosine, ' +
         'weight decay 1e-3, batch 100, ±100 ms time shift, background noise with probability 0.8. ' +
-        'A --recipe file holds the same options in camelCase; flags given here override it.',
+        'A --recipe file (as kws-kit tune writes it) holds the same options in camelCase; flags given ' +
+        'here override it. Front-end options are stored in the model so eval and detect use them.',
     )
     .option('-d, --data <dir>', 'Speech Commands folder: one folder of WAV clips per word (required)')
     .option('-o, --out <dir>', 'folder to save the trained model to (required)')
@@ -51,6 +58,7 @@ export function trainCommand(io: CliIo): Command {
     .option('--dropout <p>', 'dropout rate', unitInterval)
     .addOption(labelSetOption())
     .option('--no-augment', 'no time shift or background noise');
+  addRecipeOptions(command, '');
   return addTrainingOptions(command, { warmupEpochs: 5 })
     .option('--recipe <file.json>', 'read option values from a JSON file (flags override it)')
     .addOption(jsonOption('the summary (saved folder, accuracy, parameters, recipe)'))
@@ -59,7 +67,12 @@ export function trainCommand(io: CliIo): Command {
       const o =
         given.recipe === undefined
           ? given
-          : applyRecipe(command, given, readRecipe(given.recipe), given.recipe);
+          : applyRecipe(command, given, readRecipe(given.recipe), given.recipe, {
+              refuse: {
+                keys: DISTILL_RECIPE_KEYS,
+                hint: 'train with it through kws-kit distill --teacher <model> --recipe <file>',
+              },
+            });
       if (typeof o.data !== 'string')
         throw new UsageError('--data <dir> is required (on the command line or in the recipe)');
       if (typeof o.out !== 'string')

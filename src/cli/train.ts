@@ -8,7 +8,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type LabelSet, loadSpeechCommands, type SpeechCommandsData, type Split } from '../data/index.js';
 import { KwsError } from '../errors.js';
-import { DEFAULT_FRONT_END } from '../features/index.js';
 import { bcResNet, crnn, kwsMetadata, profile, saveModel } from '../models/index.js';
 import {
   type AugmentOptions,
@@ -19,6 +18,7 @@ import {
   type TrainResult,
   train,
 } from '../train/index.js';
+import { type RecipeFeatures, recipeFeatures } from './training-options.js';
 
 /** Model families the commands build. */
 export type ModelFamily = 'bc-resnet' | 'crnn';
@@ -39,6 +39,14 @@ export interface ModelSpec {
   hiddenSize?: number;
   /** Dropout rate. Default the factory's. */
   dropout?: number;
+  /** BC-ResNet SubSpectralNorm sub-bands. Default the factory's (5). */
+  subBands?: number;
+  /** CRNN convolution channels. Default the factory's. */
+  convChannels?: number;
+  /** CRNN GRU layers. Default the factory's. */
+  gruLayers?: number;
+  /** CRNN bidirectional GRUs. Default false. */
+  bidirectional?: boolean;
 }
 
 /**
@@ -51,8 +59,11 @@ export function buildModel(spec: ModelSpec): tfl.LayersModel {
   const { family, numClasses, inputShape, seed } = spec;
   const dropout = spec.dropout === undefined ? {} : { dropout: spec.dropout };
   if (family === 'crnn') {
-    if (spec.width !== undefined || spec.causal === true) {
-      throw new KwsError('INVALID_ARGUMENT', 'width and causal apply to bc-resnet models, not crnn');
+    if (spec.width !== undefined || spec.causal === true || spec.subBands !== undefined) {
+      throw new KwsError(
+        'INVALID_ARGUMENT',
+        'width, causal and subBands apply to bc-resnet models, not crnn',
+      );
     }
     return crnn({
       numClasses,
@@ -60,13 +71,24 @@ export function buildModel(spec: ModelSpec): tfl.LayersModel {
       seed,
       ...dropout,
       ...(spec.hiddenSize === undefined ? {} : { hiddenSize: spec.hiddenSize }),
+      ...(spec.convChannels === undefined ? {} : { convChannels: spec.convChannels }),
+      ...(spec.gruLayers === undefined ? {} : { gruLayers: spec.gruLayers }),
+      ...(spec.bidirectional === undefined ? {} : { bidirectional: spec.bidirectional }),
     });
   }
   if (family !== 'bc-resnet') {
     throw new KwsError('INVALID_ARGUMENT', `model must be bc-resnet or crnn; got ${String(family)}`);
   }
-  if (spec.hiddenSize !== undefined) {
-    throw new KwsError('INVALID_ARGUMENT', 'hiddenSize applies to crnn models, not bc-resnet');
+  if (
+    spec.hiddenSize !== undefined ||
+    spec.convChannels !== undefined ||
+    spec.gruLayers !== undefined ||
+    spec.bidirectional === true
+  ) {
+    throw new KwsError(
+      'INVALID_ARGUMENT',
+      'hiddenSize, convChannels, gruLayers and bidirectional apply to crnn models, not bc-resnet',
+    );
   }
   return bcResNet({
     width: spec.width ?? 1,
@@ -75,6 +97,7 @@ export function buildModel(spec: ModelSpec): tfl.LayersModel {
     seed,
     causal: spec.causal === true,
     ...dropout,
+    ...(spec.subBands === undefined ? {} : { subBands: spec.subBands }),
   });
 }
 
@@ -109,8 +132,34 @@ export function speechCommandsAugment(
   };
 }
 
+/**
+ * The recipe options beyond the training loop's, named as the tuner's recipe keys: the front end
+ * (recorded in the saved model's metadata, so `eval` and `detect` compute the same features),
+ * SpecAugment masks and model sizes.
+ */
+export interface RecipeCommandOptions {
+  /** Front end (see `FrontEndOptions`); defaults `DEFAULT_FRONT_END`'s. */
+  nMels?: number;
+  nFft?: number;
+  winLength?: number;
+  hopLength?: number;
+  fMin?: number;
+  fMax?: number;
+  eps?: number;
+  /** SpecAugment masks on training batches (none by default). */
+  freqMasks?: number;
+  freqMaskWidth?: number;
+  timeMasks?: number;
+  timeMaskWidth?: number;
+  /** BC-ResNet sub-bands; CRNN convolution channels, GRU layers, bidirectional GRUs. */
+  subBands?: number;
+  convChannels?: number;
+  gruLayers?: number;
+  bidirectional?: boolean;
+}
+
 /** Options of {@link runTrain}; the names are those of the command's flags and recipe files. */
-export interface TrainCommandOptions extends SpeechCommandsAugment {
+export interface TrainCommandOptions extends SpeechCommandsAugment, RecipeCommandOptions {
   /** Speech Commands folder. */
   data: string;
   /** Folder to save the trained model to. */
@@ -178,8 +227,12 @@ export interface TrainCommandResult {
 export async function runTrain(options: TrainCommandOptions): Promise<TrainCommandResult> {
   const family = options.model ?? 'bc-resnet';
   const augmentOn = options.augment ?? true;
+  const features = recipeFeatures(options as unknown as Record<string, unknown>);
+  const { frontEnd } = features;
   const data = await loadSpeechCommands(options.data, {
     labels: options.labels ?? 'v2-12',
+    features: frontEnd,
+    sampleRate: frontEnd.sampleRate,
     splits: ['train', 'validation'],
     keepAudio: augmentOn,
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
@@ -201,9 +254,10 @@ export async function runTrain(options: TrainCommandOptions): Promise<TrainComma
     ...(options.causal === undefined ? {} : { causal: options.causal }),
     ...(options.hiddenSize === undefined ? {} : { hiddenSize: options.hiddenSize }),
     ...(options.dropout === undefined ? {} : { dropout: options.dropout }),
+    ...modelSizes(options),
   });
   try {
-    const augment = augmentOn ? speechCommandsAugment(data.backgroundNoise, options) : undefined;
+    const augment = trainingAugment(data.backgroundNoise, options, augmentOn, features);
     const callbacks = options.onStart?.({ epochs, examples: trainSplit.labels.length, batchSize });
     const result: TrainResult = await train(model, {
       train: trainSplit,
@@ -230,6 +284,9 @@ export async function runTrain(options: TrainCommandOptions): Promise<TrainComma
       ...(family === 'bc-resnet' ? { width: options.width ?? 1, causal: options.causal === true } : {}),
       ...(options.hiddenSize === undefined ? {} : { hiddenSize: options.hiddenSize }),
       ...(options.dropout === undefined ? {} : { dropout: options.dropout }),
+      ...modelSizes(options),
+      ...(features.customFrontEnd ? { frontEnd } : {}),
+      ...(features.specAugment === undefined ? {} : { specAugment: features.specAugment }),
       epochs,
       batchSize,
       optimizer,
@@ -254,7 +311,7 @@ export async function runTrain(options: TrainCommandOptions): Promise<TrainComma
       macs: cost.macs,
     };
     const saved = await saveModel(model, options.out, {
-      metadata: kwsMetadata(data.labels, DEFAULT_FRONT_END, info),
+      metadata: kwsMetadata(data.labels, frontEnd, info),
     });
     return {
       out: saved.dir,
@@ -273,6 +330,34 @@ export async function runTrain(options: TrainCommandOptions): Promise<TrainComma
   } finally {
     model.dispose();
   }
+}
+
+/** The model-size recipe options that are set (sub-bands, conv channels, GRU layers, bidirectional). */
+export function modelSizes(
+  o: RecipeCommandOptions,
+): Pick<ModelSpec, 'subBands' | 'convChannels' | 'gruLayers' | 'bidirectional'> {
+  return {
+    ...(o.subBands === undefined ? {} : { subBands: o.subBands }),
+    ...(o.convChannels === undefined ? {} : { convChannels: o.convChannels }),
+    ...(o.gruLayers === undefined ? {} : { gruLayers: o.gruLayers }),
+    ...(o.bidirectional === true ? { bidirectional: true } : {}),
+  };
+}
+
+/**
+ * The batch augmentation of a training command: the gsc-dev waveform augmentation when on
+ * (features recomputed with the recipe's front end), and SpecAugment masks when the recipe has
+ * them (on or off).
+ */
+export function trainingAugment(
+  backgroundNoise: Float32Array[],
+  options: SpeechCommandsAugment,
+  waveform: boolean,
+  features: RecipeFeatures,
+): AugmentOptions | undefined {
+  const masks = features.specAugment === undefined ? {} : { specAugment: features.specAugment };
+  if (!waveform) return features.specAugment === undefined ? undefined : masks;
+  return { ...speechCommandsAugment(backgroundNoise, options), frontEnd: features.frontEnd, ...masks };
 }
 
 /** The training split, or `DATASET_INVALID` naming the folder when it has no clips. */

@@ -79,6 +79,10 @@ export {
   SPEECH_COMMANDS_ATTRIBUTION,
   SPEECH_COMMANDS_LICENSE,
   SPEECH_COMMANDS_LICENSE_URL,
+  summarizeWeightStorage,
+  WEIGHT_STORAGE_DTYPES,
+  type WeightStorageDtype,
+  type WeightStorageGroup,
 } from './pretrained/model-card.js';
 export {
   formatProfile,
@@ -91,7 +95,9 @@ export {
   profile,
 } from './profile.js';
 export {
+  DISTILL_RECIPE_KEYS,
   type KwsRecipe,
+  RECIPE_OPTION_KEYS,
   readRecipe,
   recipeConfig,
   recipeFromConfig,
@@ -103,6 +109,7 @@ export {
   checkSearchSpace,
   choiceParam,
   type FloatParam,
+  FRONT_END_OPTION_NAMES,
   floatParam,
   type IntParam,
   intParam,
@@ -111,6 +118,7 @@ export {
   type SearchSpace,
   SMALL_BC_RESNET_BASE,
   SMALL_BC_RESNET_SPACE,
+  SPEC_AUGMENT_OPTION_NAMES,
   sampleConfig,
   showSpace,
   type TrialConfig,

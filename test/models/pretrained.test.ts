@@ -1,23 +1,36 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   inferArchitecture,
   packPretrained,
+  repackPretrained,
   verifyArchitecture,
   writeCatalog,
 } from '../../scripts/pack-pretrained.js';
 import { runEval } from '../../src/cli/eval.js';
 import { KwsError } from '../../src/errors.js';
 import { DEFAULT_FRONT_END } from '../../src/features/index.js';
-import { bcResNet, crnn, modelFromArtifacts, profile, readKwsMetadata } from '../../src/models/index.js';
+import {
+  bcResNet,
+  crnn,
+  kwsMetadata,
+  modelFromArtifacts,
+  profile,
+  readKwsMetadata,
+  registerKwsLayers,
+} from '../../src/models/index.js';
 import { decodeBase64, encodeBase64 } from '../../src/models/pretrained/base64.js';
-import { type EmbeddedModel, embeddedArtifacts } from '../../src/models/pretrained/embedded-model.js';
+import {
+  type EmbeddedModel,
+  embeddedArtifacts,
+  loadEmbeddedModel,
+} from '../../src/models/pretrained/embedded-model.js';
 import {
   listPretrained,
   loadPretrained,
@@ -25,6 +38,13 @@ import {
   pretrainedCard,
 } from '../../src/models/pretrained/load-pretrained.js';
 import { renderModelCard, SPEECH_COMMANDS_ATTRIBUTION } from '../../src/models/pretrained/model-card.js';
+import {
+  calibrateActivations,
+  exportQuantized,
+  pruneModel,
+  registerQuantizeLayers,
+  simulateInt8,
+} from '../../src/quantize/index.js';
 import { createRng } from '../../src/random.js';
 import { makeSmallDataset, TempDirs } from '../data/make-dataset.js';
 
@@ -200,6 +220,146 @@ describe('packing a model (scripts/pack-pretrained.ts)', () => {
   });
 });
 
+/** A tfjs load of a folder's files with stock tfjs-layers (no kws-kit loader). */
+async function stockLoad(dir: string): Promise<tfl.LayersModel> {
+  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+  const bytes = shardBytes(dir);
+  const artifacts = tf.io.getModelArtifactsForJSONSync(
+    json,
+    json.weightsManifest.flatMap((g) => g.weights),
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+  );
+  registerKwsLayers();
+  return tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+}
+
+function fileBytes(dir: string): { json: number; shards: number } {
+  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+  const shards = json.weightsManifest
+    .flatMap((g) => g.paths)
+    .reduce((n, p) => n + statSync(join(dir, p)).size, 0);
+  return { json: statSync(join(dir, 'model.json')).size, shards };
+}
+
+describe('packing a quantized export (scripts/pack-pretrained.ts)', () => {
+  const labels = ['yes', 'no', '_unknown_'];
+  const options = { width: 0.25, numClasses: 3, causal: false, inputShape: [24, 40] as [number, number] };
+
+  it.each([
+    ['float16', 'float16'],
+    ['uint8-affine', 'uint8'],
+  ] as const)(
+    'ships a %s export byte for byte; the card has its storage and file sizes',
+    async (scheme, stored) => {
+      const before = tf.memory().numTensors;
+      const root = dirs.make('kws-pack-q-');
+      const targets = { pretrainedDir: join(root, 'pretrained'), moduleDir: join(root, 'modules') };
+      const model = bcResNet({ ...options, seed: 31 });
+      model.setUserDefinedMetadata(kwsMetadata(labels, DEFAULT_FRONT_END));
+      const exportDir = join(root, 'export');
+      // Every weight quantized (the default keeps biases and norms in float32, most of a tiny model).
+      const exported = await exportQuantized(model, exportDir, { scheme, skip: () => false });
+      const floatBytes = 4 * profile(model).total.params;
+      model.dispose();
+      const name = `tiny-${stored}`;
+      const packed = await packPretrained(
+        {
+          name,
+          exported: exportDir,
+          labels,
+          architecture: { family: 'bc-resnet', options },
+          recipe: { scheme },
+          clips: {},
+          metrics: { validationAccuracy: 0.5, source: 'a test' },
+          generatedBy: 'vitest',
+          kwsKitVersion: '0.0.0-test',
+        },
+        targets,
+      );
+      const modelDir = join(targets.pretrainedDir, name);
+      // The shipped files and the embedded module hold the exported bytes, unchanged.
+      expect(readFileSync(join(modelDir, 'model.json'))).toEqual(readFileSync(join(exportDir, 'model.json')));
+      expect(shardBytes(modelDir)).toEqual(shardBytes(exportDir));
+      const mod = (await import(pathToFileURL(packed.modulePath).href)) as EmbeddedModel;
+      expect(mod.modelJson).toBe(readFileSync(join(exportDir, 'model.json'), 'utf8'));
+      expect(decodeBase64(mod.weightsBase64)).toEqual(shardBytes(exportDir));
+
+      const { profile: p } = packed.card;
+      const sizes = fileBytes(exportDir);
+      expect(p.weightBytes).toBe(sizes.shards);
+      expect(p.weightBytes).toBe(exported.weightBytes);
+      expect(p.modelJsonBytes).toBe(sizes.json);
+      expect(p.bytesOnDisk).toBe(sizes.json + sizes.shards);
+      expect(p.weightFormat).toBe(stored);
+      const storage = Object.values(p.weightStorage);
+      expect(storage.reduce((n, g) => n + g.bytes, 0)).toBe(sizes.shards);
+      expect(storage.reduce((n, g) => n + g.values, 0)).toBe(p.params);
+      expect(p.weightBytes).toBeLessThan(floatBytes * (stored === 'uint8' ? 0.4 : 0.6));
+      expect(readFileSync(join(modelDir, 'MODEL_CARD.md'), 'utf8')).toContain(
+        `Weights stored as \`${stored}\``,
+      );
+
+      // Loaded like loadPretrained loads it: the same predictions as stock tfjs on the exported files.
+      const x = randomInput([2, 24, 40], 3);
+      const ours = await loadEmbeddedModel(mod, name);
+      const stock = await stockLoad(exportDir);
+      expect(predict(ours, x)).toEqual(predict(stock, x));
+      ours.dispose();
+      stock.dispose();
+      x.dispose();
+
+      // Re-packing from the committed files changes no byte of the weights and keeps the card.
+      const again = await repackPretrained(name, targets, 'vitest-repack');
+      expect(again.card).toEqual(packed.card);
+      expect(shardBytes(modelDir)).toEqual(shardBytes(exportDir));
+      const text = readFileSync(again.modulePath, 'utf8');
+      expect(text).toMatch(/^\/\/ Generated by `vitest-repack`/);
+      expect(text).toContain(`export const weightsBase64 = '${encodeBase64(shardBytes(exportDir))}'`);
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
+
+  it('ships an int8 simulation (FakeQuant layers) that loads with its fake-quant layers', async () => {
+    const before = tf.memory().numTensors;
+    const root = dirs.make('kws-pack-fq-');
+    const targets = { pretrainedDir: join(root, 'pretrained'), moduleDir: join(root, 'modules') };
+    const model = bcResNet({ ...options, seed: 8 });
+    const samples = randomInput([4, 24, 40], 12);
+    const simulated = simulateInt8(model, calibrateActivations(model, samples));
+    samples.dispose();
+    const exportDir = join(root, 'export');
+    await exportQuantized(simulated, exportDir, { scheme: 'uint8-affine' });
+    const architecture = inferArchitecture(simulated);
+    expect(architecture).toEqual({ family: 'bc-resnet', options });
+    const fakeQuant = simulated.layers.filter((l) => l.getClassName() === 'FakeQuant').length;
+    expect(fakeQuant).toBeGreaterThan(0);
+    const packed = await packPretrained(
+      {
+        name: 'tiny-int8-sim',
+        exported: exportDir,
+        labels,
+        architecture,
+        recipe: {},
+        clips: {},
+        metrics: { validationAccuracy: 0.5, source: 'a test' },
+        generatedBy: 'vitest',
+      },
+      targets,
+    );
+    expect(packed.card.architecture.activationFakeQuant).toBe(fakeQuant);
+    const mod = (await import(pathToFileURL(packed.modulePath).href)) as EmbeddedModel;
+    const x = randomInput([2, 24, 40], 4);
+    const ours = await loadEmbeddedModel(mod, 'tiny-int8-sim');
+    expect(ours.layers.filter((l) => l.getClassName() === 'FakeQuant').length).toBe(fakeQuant);
+    registerQuantizeLayers();
+    const stock = await stockLoad(exportDir);
+    expect(predict(ours, x)).toEqual(predict(stock, x));
+    for (const m of [ours, stock, simulated, model]) m.dispose();
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('inferArchitecture', () => {
   it('reads factory options off a causal BC-ResNet and a bidirectional CRNN that rebuild them exactly', () => {
     const before = tf.memory().numTensors;
@@ -231,6 +391,45 @@ describe('inferArchitecture', () => {
     });
     verifyArchitecture(rnn, rnnArch);
     rnn.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('recognises a small CRNN student and pruned CRNNs (GRU widths per layer)', () => {
+    const before = tf.memory().numTensors;
+    const student = crnn({
+      numClasses: 3,
+      inputShape: [30, 40],
+      convChannels: 3,
+      hiddenSize: 5,
+      gruLayers: 1,
+      seed: 2,
+    });
+    const studentArch = inferArchitecture(student);
+    expect(studentArch.options).toMatchObject({ convChannels: 3, hiddenSize: 5, gruLayers: 1, dropout: 0 });
+    verifyArchitecture(student, studentArch);
+    student.dispose();
+
+    const base = crnn({
+      numClasses: 3,
+      inputShape: [30, 40],
+      convChannels: 6,
+      hiddenSize: 8,
+      gruLayers: 2,
+      seed: 5,
+    });
+    const uniform = pruneModel(base, { ratio: 0.5 }).model;
+    const uniformArch = inferArchitecture(uniform);
+    expect(uniformArch.options).toMatchObject({ convChannels: 3, hiddenSize: 4, gruLayers: 2 });
+    verifyArchitecture(uniform, uniformArch);
+    const uneven = pruneModel(base, { perLayer: { crnn_gru_1: 0.5, crnn_conv: 0.5 } }).model;
+    const unevenArch = inferArchitecture(uneven);
+    expect(unevenArch.options).toMatchObject({ convChannels: 3, hiddenSizes: [4, 8], gruLayers: 2 });
+    expect(unevenArch.options).not.toHaveProperty('hiddenSize');
+    verifyArchitecture(uneven, unevenArch);
+    expect(() =>
+      verifyArchitecture(uneven, { family: 'crnn', options: { ...unevenArch.options, hiddenSizes: [4, 7] } }),
+    ).toThrow(/other weights/);
+    for (const m of [base, uniform, uneven]) m.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 });
@@ -277,6 +476,9 @@ describe.each(listPretrained())('shipped model %s', (name) => {
     const weights = decodeBase64(mod.weightsBase64);
     expect(weights).toEqual(shardBytes(dir));
     expect(card.profile.weightBytes).toBe(weights.byteLength);
+    const stored = Object.values(card.profile.weightStorage);
+    expect(stored.reduce((n, g) => n + g.bytes, 0)).toBe(weights.byteLength);
+    expect(stored.reduce((n, g) => n + g.values, 0)).toBe(card.profile.params);
     expect(card.profile.modelJsonBytes).toBe(readFileSync(join(dir, 'model.json')).byteLength);
     expect(JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'))).toEqual(card);
     expect(readFileSync(join(dir, 'MODEL_CARD.md'), 'utf8')).toBe(renderModelCard(card));

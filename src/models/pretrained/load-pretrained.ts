@@ -10,21 +10,25 @@
  *
  * @packageDocumentation
  */
-import type * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../../errors.js';
 import { checkOptions } from '../../validate.js';
 import { modelFromArtifacts } from '../io.js';
-import { registerKwsLayers } from '../layers/register.js';
 import { PRETRAINED_CATALOG } from './catalog.js';
-import { embeddedArtifacts, type PretrainedEntry } from './embedded-model.js';
+import {
+  embeddedArtifacts,
+  loadEmbeddedModel,
+  type PretrainedEntry,
+  registerQuantizeLayersFor,
+} from './embedded-model.js';
 import type { ModelCard } from './model-card.js';
 
 /** Options of {@link loadPretrained}. */
 export interface LoadPretrainedOptions {
   /**
    * URL of the model's `model.json` (its shards next to it), e.g. a copy of the package's
-   * `pretrained/<name>/` folder on a CDN. Loaded with `tfl.loadLayersModel(url)` (so in Node it
+   * `pretrained/<name>/` folder on a CDN. Fetched with tfjs's HTTP loader `tf.io.http(url)` (so in Node it
    * must be `http(s)://`). Default: none, the weights embedded in the package are used.
    */
   url?: string;
@@ -107,7 +111,7 @@ export async function loadPretrained(
   }
   let model: tfl.LayersModel;
   if (opts.url === undefined) {
-    model = await modelFromArtifacts(embeddedArtifacts(await e.load(), `pretrained model ${name}`));
+    model = await loadEmbeddedModel(await e.load(), `pretrained model ${name}`);
   } else {
     if (typeof opts.url !== 'string' || opts.url.length === 0) {
       throw new KwsError('INVALID_ARGUMENT', 'loadPretrained: options.url must be a non-empty string');
@@ -126,9 +130,11 @@ export async function loadPretrained(
 }
 
 async function loadFromUrl(url: string): Promise<tfl.LayersModel> {
-  registerKwsLayers();
+  let artifacts: tf.io.ModelArtifacts;
   try {
-    return await tfl.loadLayersModel(url);
+    const handler = tf.io.http(url);
+    // The HTTP handler always has load(); the IOHandler type makes it optional.
+    artifacts = await (handler.load as NonNullable<typeof handler.load>).call(handler);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     // tfjs reports unreachable files as fetch failures or HTTP status errors.
@@ -137,5 +143,13 @@ async function loadFromUrl(url: string): Promise<tfl.LayersModel> {
       missing ? 'NOT_FOUND' : 'MODEL_FILE_CORRUPT',
       `loadPretrained: cannot load ${url}: ${message}`,
     );
+  }
+  await registerQuantizeLayersFor(artifacts.modelTopology);
+  try {
+    return await modelFromArtifacts(artifacts);
+  } catch (err) {
+    if (err instanceof KwsError && err.code === 'MODEL_INVALID') throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new KwsError('MODEL_FILE_CORRUPT', `loadPretrained: cannot load ${url}: ${message}`);
   }
 }

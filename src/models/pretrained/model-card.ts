@@ -8,6 +8,8 @@
  *
  * @packageDocumentation
  */
+import type * as tf from '@tensorflow/tfjs-core';
+import { KwsError } from '../../errors.js';
 import type { FrontEndConfig } from '../../features/index.js';
 
 /** Training-data name of the gsc-dev models. */
@@ -36,6 +38,35 @@ export interface ModelCardArchitecture {
   options: Record<string, unknown>;
   /** The paper the architecture follows. */
   reference: string;
+  /**
+   * Activation fake-quantization layers (`FakeQuant`, `MovingFakeQuant` of `kws-kit/quantize`)
+   * inserted into the factory's graph, when there are any: the model simulates int8 inference,
+   * and `options` rebuild it without them.
+   */
+  activationFakeQuant?: number;
+}
+
+/** How a weight tensor is stored in the shards (the manifest's `quantization.dtype`, else its `dtype`). */
+export type WeightStorageDtype = 'float32' | 'float16' | 'uint8' | 'uint16' | 'int32' | 'bool';
+
+/** Every {@link WeightStorageDtype}, in the order cards list them. */
+export const WEIGHT_STORAGE_DTYPES: readonly WeightStorageDtype[] = [
+  'float32',
+  'float16',
+  'uint16',
+  'uint8',
+  'int32',
+  'bool',
+];
+
+/** The weight tensors stored in one dtype. */
+export interface WeightStorageGroup {
+  /** Weight tensors stored so. */
+  tensors: number;
+  /** Their values (elements). */
+  values: number;
+  /** Their bytes in the shards (`values` × 4, 2 or 1). */
+  bytes: number;
 }
 
 /** The data a model was trained and validated on. */
@@ -84,7 +115,14 @@ export interface ModelCardProfile {
   macs: number;
   /** Multiply-accumulates of normalisation layers, counted apart. */
   normMacs: number;
-  /** Bytes of the weight shards (float32). */
+  /**
+   * The dtype that stores the most weight values: `'float32'` for a plain model, `'float16'`,
+   * `'uint8'` or `'uint16'` for one written by `exportQuantized` (tfjs dequantizes on load).
+   */
+  weightFormat: WeightStorageDtype;
+  /** Per stored dtype (in {@link WEIGHT_STORAGE_DTYPES} order): tensors, values and bytes. */
+  weightStorage: Partial<Record<WeightStorageDtype, WeightStorageGroup>>;
+  /** Bytes of the weight shards on disk, as shipped (quantized or not). */
   weightBytes: number;
   /** Bytes of `model.json`. */
   modelJsonBytes: number;
@@ -198,9 +236,21 @@ export function renderModelCard(card: ModelCard): string {
       ),
     );
   }
+  const storage = WEIGHT_STORAGE_DTYPES.flatMap((dtype) => {
+    const g = profile.weightStorage[dtype];
+    return g === undefined ? [] : [[code(dtype), int(g.tensors), int(g.values), int(g.bytes)]];
+  });
   lines.push(
     '',
     '## Size',
+    '',
+    `Weights stored as ${code(profile.weightFormat)}` +
+      (profile.weightFormat === 'float32' ? '' : ' (dequantized to float32 when loaded)') +
+      (architecture.activationFakeQuant === undefined
+        ? '.'
+        : `; ${architecture.activationFakeQuant} activation fake-quantization layers simulate int8 inference.`),
+    '',
+    ...table(['stored as', 'tensors', 'values', 'bytes'], storage),
     '',
     ...table(
       ['figure', 'value'],
@@ -230,4 +280,55 @@ export function renderModelCard(card: ModelCard): string {
     '',
   );
   return lines.join('\n');
+}
+
+const STORED_BYTES: Readonly<Record<WeightStorageDtype, number>> = {
+  float32: 4,
+  float16: 2,
+  uint16: 2,
+  uint8: 1,
+  int32: 4,
+  bool: 1,
+};
+
+/**
+ * How a weight manifest stores its tensors: per stored dtype (`quantization.dtype` when present,
+ * else `dtype`), the tensors, values and bytes, and the dtype holding the most values (ties go
+ * to the earlier dtype of {@link WEIGHT_STORAGE_DTYPES}).
+ *
+ * @param specs The manifest entries (`weightsManifest[*].weights`), e.g. of a model written by
+ *   `exportQuantized` (`float16`, `uint8`, `uint16` entries) or `saveModel` (`float32`).
+ * @throws KwsError `MODEL_FILE_CORRUPT` for a dtype tfjs cannot store.
+ */
+export function summarizeWeightStorage(specs: readonly tf.io.WeightsManifestEntry[]): {
+  weightFormat: WeightStorageDtype;
+  weightStorage: Partial<Record<WeightStorageDtype, WeightStorageGroup>>;
+} {
+  const groups = new Map<WeightStorageDtype, WeightStorageGroup>();
+  for (const spec of specs) {
+    const dtype = (spec.quantization?.dtype ?? spec.dtype) as WeightStorageDtype;
+    const width = STORED_BYTES[dtype];
+    if (width === undefined) {
+      throw new KwsError(
+        'MODEL_FILE_CORRUPT',
+        `weight ${spec.name} is stored as ${String(dtype)}; allowed: ${WEIGHT_STORAGE_DTYPES.join(', ')}`,
+      );
+    }
+    const values = spec.shape.reduce((a, b) => a * b, 1);
+    const g = groups.get(dtype) ?? { tensors: 0, values: 0, bytes: 0 };
+    groups.set(dtype, { tensors: g.tensors + 1, values: g.values + values, bytes: g.bytes + values * width });
+  }
+  const weightStorage: Partial<Record<WeightStorageDtype, WeightStorageGroup>> = {};
+  let weightFormat: WeightStorageDtype = 'float32';
+  let most = -1;
+  for (const dtype of WEIGHT_STORAGE_DTYPES) {
+    const g = groups.get(dtype);
+    if (g === undefined) continue;
+    weightStorage[dtype] = g;
+    if (g.values > most) {
+      most = g.values;
+      weightFormat = dtype;
+    }
+  }
+  return { weightFormat, weightStorage };
 }

@@ -31,6 +31,14 @@ export const RECIPE_OPTION_KEYS: readonly string[] = [
 ];
 
 /**
+ * Recipe keys of knowledge distillation (the KD loss's `temperature` and hard-label weight
+ * `alpha`): `kws-kit distill --recipe` reads them, `kws-kit train --recipe` refuses them.
+ */
+export const DISTILL_RECIPE_KEYS: readonly string[] = RECIPE_OPTION_KEYS.filter(
+  (k) => k === 'temperature' || k === 'alpha',
+);
+
+/**
  * The recipe of a configuration (e.g. `tune(...).best.config`): its options, `learningRate`
  * renamed `lr`, `epochs` added when the configuration does not hold it (successive halving sets
  * it per rung), `warmupEpochs` made explicit (the search's default is 10 % of the epochs, the
