@@ -11,6 +11,8 @@ export default defineConfig({
     'data/index': 'src/data/index.ts',
     'train/index': 'src/train/index.ts',
     'cli/bin': 'src/cli/bin.ts',
+    // Data-parallel training starts this file in worker threads (found next to the chunks).
+    'gradient-worker': 'src/train/parallel/gradient-worker.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -18,6 +20,8 @@ export default defineConfig({
   treeshake: true,
   sourcemap: true,
   clean: true,
+  // The worker is located through import.meta.url, which CJS output needs shimmed.
+  shims: true,
   target: 'node20',
   external: [/^@tensorflow\//],
 });

@@ -1,6 +1,6 @@
 /**
  * Run-time access to Node.js built-in modules for kws-kit's Node-only functions (model files,
- * checkpoints, data folders, tuning journals).
+ * checkpoints, data folders, tuning journals, data-parallel training on worker threads).
  *
  * Why not `import … from 'node:fs/promises'` or `import('node:fs/promises')`: bundlers resolve
  * both forms while building, so a browser bundle of any entry point that merely reaches such a
@@ -22,6 +22,8 @@ import { KwsError } from './errors.js';
 export interface NodeBuiltins {
   'fs/promises': typeof import('node:fs/promises');
   path: typeof import('node:path');
+  url: typeof import('node:url');
+  worker_threads: typeof import('node:worker_threads');
 }
 
 /** Name of a Node built-in kws-kit may load. */
@@ -51,7 +53,7 @@ function unavailable(name: NodeBuiltinName, who: NodeOnlyCaller, cause: unknown)
   const why = cause instanceof Error ? cause.message : String(cause);
   return new KwsError(
     'UNSUPPORTED_ENVIRONMENT',
-    `${who.caller} needs Node.js (built-in module '${name}', for file system access), which this ` +
+    `${who.caller} needs Node.js (built-in module '${name}'), which this ` +
       `environment does not provide (${why}); ${instead}`,
   );
 }

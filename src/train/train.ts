@@ -44,6 +44,7 @@ import {
   type OptimizerName,
   type TrainingOptimizer,
 } from './optimizer.js';
+import { DataParallel } from './parallel/data-parallel.js';
 import { createProgressReporter, type LoggerMode, type ProgressReporter } from './progress.js';
 import { learningRateSchedule, type ScheduleKind } from './schedule.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
@@ -179,6 +180,23 @@ export interface TrainOptions {
   logger?: LoggerMode;
   /** Aborts training between steps, like `onBatchEnd` returning `'stop'`. */
   signal?: AbortSignal;
+  /**
+   * Data-parallel training on this many Node worker threads (an integer in [1, 64]). Default 1:
+   * everything runs on the calling thread. With `workers` ≥ 2 each batch is cut into `workers`
+   * contiguous shards; each worker thread (its own tfjs on the caller's backend, which must be
+   * `'cpu'` or `'wasm'`, and a copy of the model rebuilt from its JSON topology) computes its
+   * shard's gradient (micro-batched by `microBatchSize`), the caller's thread sums them and
+   * applies the update. tfjs' wasm backend is single-threaded in Node, so this is how training
+   * uses more than one core; use as many workers as cores.
+   *
+   * Same loss and gradient as one thread, except that batch norms in training mode normalise
+   * each shard with its own statistics (moving statistics become the shard-size-weighted mean)
+   * and seeded dropout draws per worker. Reproducible for a given `workers` (checkpoints and
+   * resume included: resume with the same value). Node.js only; the model may contain only
+   * tfjs-layers and kws-kit layers, and the `hooks` argument may set only `aroundValidation`
+   * (functions cannot cross threads).
+   */
+  workers?: number;
 }
 
 /** What {@link train} returns. */
@@ -291,6 +309,7 @@ const OPTION_KEYS = [
   'restoreBest',
   'logger',
   'signal',
+  'workers',
 ];
 
 const DEFAULT_RATE: Record<OptimizerName, number> = { sgd: 0.1, adam: 3e-3, adamw: 3e-3 };
@@ -317,6 +336,7 @@ interface Resolved {
   restoreBest: boolean;
   logger: LoggerMode;
   signal: AbortSignal | undefined;
+  workers: number;
   hooks: TrainHooks;
 }
 
@@ -445,6 +465,7 @@ function resolveOptions(options: TrainOptions): Resolved {
     restoreBest: checkBoolean('restoreBest', o.restoreBest ?? true),
     logger: checkChoice<LoggerMode>('logger', o.logger ?? 'auto', ['auto', 'json', 'silent']),
     signal,
+    workers: checkInt('workers', o.workers ?? 1, 1, 64),
     hooks: {},
   };
 }
@@ -605,7 +626,9 @@ async function saveLast(
  * @throws {@link KwsError} `INVALID_ARGUMENT` for bad options (epochs < 1, unknown optimizer,
  *   validation labels that differ, waveform augmentation without `split.audio`, …),
  *   `SHAPE_MISMATCH` when the model does not fit the data, `EMPTY_INPUT` for an empty split,
- *   `MODEL_FILE_CORRUPT` for an unreadable checkpoint.
+ *   `MODEL_FILE_CORRUPT` for an unreadable checkpoint; with `workers` > 1 also
+ *   `INVALID_ARGUMENT` for per-batch hooks or a backend other than cpu/wasm, `MODEL_INVALID`
+ *   when a worker cannot rebuild the model, `UNSUPPORTED_ENVIRONMENT` outside Node.js.
  */
 export async function train<E = unknown>(
   model: tfl.LayersModel,
@@ -615,6 +638,7 @@ export async function train<E = unknown>(
   const started = performance.now();
   const r = resolveOptions(options);
   r.hooks = checkHooks(hooks as TrainHooks | undefined);
+  if (r.workers > 1) checkParallelHooks(r.hooks);
   const { train: data, batchSize } = r;
   const io: ModelIo = checkModelIo(model, data.frames, data.bins, data.labelNames.length);
   if (tf.getBackend() === 'wasm') {
@@ -644,6 +668,7 @@ export async function train<E = unknown>(
     weightDecay: r.weightDecay,
   });
   const reporter: ProgressReporter = createProgressReporter(r.logger);
+  let parallel: DataParallel | null = null;
   try {
     const master = createRng(r.seed);
     const run: RunState = {
@@ -656,15 +681,39 @@ export async function train<E = unknown>(
       best: null,
     };
     for (const layer of layers) layer.setState(master.fork().getState());
-    if (r.resume) await resumeRun(model, r, run, optimizer, variables, layers, fingerprint);
+    if (r.workers > 1) {
+      parallel = await DataParallel.start(model, layers, {
+        workers: r.workers,
+        seed: r.seed,
+        frames: data.frames,
+        bins: data.bins,
+        io,
+        classWeights: r.classWeights,
+        microBatchSize: r.microBatchSize,
+      });
+    }
+    // The generators a checkpoint holds: the model's, and with workers those of workers 1, 2, ...
+    const generators = parallel === null ? layers : [...layers, ...parallel.workerLayerRngs];
+    if (r.resume) await resumeRun(model, r, run, optimizer, variables, generators, fingerprint);
 
     let stopped = false;
     while (run.epoch < r.epochs && !stopped) {
-      stopped = await runEpoch(model, r, run, optimizer, variables, io, schedule, reporter, stepsPerEpoch);
+      stopped = await runEpoch(
+        model,
+        r,
+        run,
+        optimizer,
+        variables,
+        io,
+        schedule,
+        reporter,
+        stepsPerEpoch,
+        parallel,
+      );
       if (stopped) break;
       const stats = run.history[run.history.length - 1] as EpochStats;
       if (r.checkpointDir !== undefined) {
-        await saveLast(r.checkpointDir, model, optimizer, run, layers, fingerprint);
+        await saveLast(r.checkpointDir, model, optimizer, run, generators, fingerprint);
       }
       reporter.epoch({ ...stats, epochs: r.epochs });
       if ((await r.callbacks.onEpochEnd?.(stats)) === 'stop') stopped = run.epoch < r.epochs;
@@ -688,10 +737,25 @@ export async function train<E = unknown>(
   } finally {
     reporter.close();
     optimizer.dispose();
+    await parallel?.close();
   }
 }
 
 const HOOK_FUNCTIONS = ['prepareBatch', 'disposeBatch', 'forward', 'lossFn', 'aroundValidation'] as const;
+
+/** The hooks that run per batch inside the step, which worker threads cannot call. */
+const BATCH_HOOKS = ['prepareBatch', 'disposeBatch', 'forward', 'lossFn', 'extraVariables'] as const;
+
+function checkParallelHooks(hooks: TrainHooks): void {
+  const used = BATCH_HOOKS.filter((key) => hooks[key] !== undefined);
+  if (used.length > 0) {
+    throw new KwsError(
+      'INVALID_ARGUMENT',
+      `workers > 1 cannot run hooks.${used.join(', hooks.')} (functions cannot cross threads); ` +
+        'use workers: 1 with these hooks',
+    );
+  }
+}
 
 function checkHooks(hooks: TrainHooks | undefined): TrainHooks {
   const h = checkOptions('hooks', hooks) as TrainHooks;
@@ -863,6 +927,7 @@ async function runEpoch(
   schedule: (step: number) => number,
   reporter: ProgressReporter,
   stepsPerEpoch: number,
+  parallel: DataParallel | null,
 ): Promise<boolean> {
   const data = r.train;
   const epoch = run.epoch + 1;
@@ -885,7 +950,10 @@ async function runEpoch(
 
     learningRate = schedule(run.step);
     optimizer.learningRate = learningRate;
-    const step = trainStep(model, r, variables, io, xs, batch.y, batch.indices);
+    const step =
+      parallel === null
+        ? trainStep(model, r, variables, io, xs, batch.y, batch.indices)
+        : await parallel.step(xs, batch.y);
     try {
       optimizer.applyGradients(variables, step.grads);
     } finally {

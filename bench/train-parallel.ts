@@ -1,0 +1,231 @@
+/**
+ * Data-parallel training speed: BC-ResNet-1 (12 classes, [batch, 101, 40] input), batch 100,
+ * SGD, on the wasm backend, `train(model, { workers: 1 })` and `{ workers: 2 }` interleaved in
+ * one run (so both see the same machine load), plus PyTorch 1.13 on 2 threads in the same run
+ * when `/usr/bin/python3` has torch (the model definition of bench/train-step.ts).
+ *
+ * Per configuration: wall-clock examples/s over the steps after the first (the first includes
+ * the workers' start-up and tfjs warm-up) and process CPU ms per example (`process.cpuUsage`
+ * covers every thread, workers included). Then, for workers: 2, where the time of a step goes
+ * (reading weights and slicing the batch, the round trip to the workers and the workers' own
+ * compute, combining their results), from `DataParallel.lastTiming`.
+ *
+ *   node --import tsx/esm bench/train-parallel.ts [rounds]     (default 2 rounds)
+ *
+ * Prints the rows and writes bench/results/train-parallel.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { createSplit, type Split } from '../src/data/index.js';
+import { bcResNet } from '../src/models/bc-resnet.js';
+import { createRng } from '../src/random.js';
+import { registerWasmTrainingKernels, train } from '../src/train/index.js';
+import { layerRngs } from '../src/train/layer-rng.js';
+import { DataParallel, type DataParallelTiming } from '../src/train/parallel/data-parallel.js';
+
+const BATCH = 100;
+const STEPS = 4; // per measured run; the first is warm-up
+const FRAMES = 101;
+const BINS = 40;
+
+interface Row {
+  config: string;
+  workers: number | null;
+  round: number;
+  examplesPerSecond: number | null;
+  cpuMsPerExample?: number;
+  msPerStep: number | null;
+}
+
+function syntheticSplit(n: number): Split {
+  const rng = createRng(7);
+  const features = Float32Array.from({ length: n * FRAMES * BINS }, () => rng.normal());
+  const labels = Int32Array.from({ length: n }, (_, i) => i % 12);
+  const labelNames = Array.from({ length: 12 }, (_, i) => `c${i}`);
+  return createSplit({ features, frames: FRAMES, bins: BINS, labels, labelNames });
+}
+
+async function measureTrain(split: Split, workers: number, round: number): Promise<Row> {
+  const model = bcResNet({ width: 1, numClasses: 12, seed: 1 });
+  const stamps: { t: number; cpu: number }[] = [];
+  const stamp = (): void => {
+    const c = process.cpuUsage();
+    stamps.push({ t: performance.now(), cpu: (c.user + c.system) / 1000 });
+  };
+  try {
+    await train(model, {
+      train: split,
+      epochs: 1,
+      batchSize: BATCH,
+      microBatchSize: 50,
+      optimizer: 'sgd',
+      learningRate: 0.01,
+      schedule: { warmupEpochs: 0 },
+      seed: 0,
+      logger: 'silent',
+      workers,
+      callbacks: { onBatchEnd: stamp },
+    });
+  } finally {
+    model.dispose();
+  }
+  const first = stamps[0] as { t: number; cpu: number };
+  const last = stamps[stamps.length - 1] as { t: number; cpu: number };
+  const examples = (stamps.length - 1) * BATCH;
+  const ms = last.t - first.t;
+  return {
+    config: `kws-kit wasm, workers ${workers}`,
+    workers,
+    round,
+    examplesPerSecond: Math.round((examples * 1000) / ms),
+    cpuMsPerExample: Math.round(((last.cpu - first.cpu) / examples) * 10) / 10,
+    msPerStep: Math.round(ms / (stamps.length - 1)),
+  };
+}
+
+/** Mean of each timing field over a few data-parallel steps (no optimizer update: timing only). */
+async function stepBreakdown(split: Split): Promise<Record<string, number>> {
+  const model = bcResNet({ width: 1, numClasses: 12, seed: 1 });
+  const parallel = await DataParallel.start(model, layerRngs(model), {
+    workers: 2,
+    seed: 0,
+    frames: FRAMES,
+    bins: BINS,
+    io: { channelAxis: (model.inputs[0]?.shape.length ?? 3) === 4, classes: 12 },
+    classWeights: undefined,
+    microBatchSize: 50,
+  });
+  const timings: DataParallelTiming[] = [];
+  try {
+    const xs = split.features.subarray(0, BATCH * FRAMES * BINS);
+    const ys = split.labels.subarray(0, BATCH);
+    for (let s = 0; s < STEPS; s++) {
+      const step = await parallel.step(xs, ys);
+      tf.dispose(step.grads);
+      if (s > 0 && parallel.lastTiming !== null) timings.push(parallel.lastTiming);
+    }
+  } finally {
+    await parallel.close();
+    model.dispose();
+  }
+  const mean = (f: (t: DataParallelTiming) => number): number =>
+    Math.round((timings.reduce((a, t) => a + f(t), 0) / timings.length) * 10) / 10;
+  const slowest = (t: DataParallelTiming): number => Math.max(...t.workerMs);
+  return {
+    packMs: mean((t) => t.packMs),
+    roundTripMs: mean((t) => t.roundTripMs),
+    worker0Ms: mean((t) => t.workerMs[0] as number),
+    worker1Ms: mean((t) => t.workerMs[1] as number),
+    /** Round trip minus the slower worker's compute: message passing, copies, wake-ups. */
+    messagingMs: mean((t) => t.roundTripMs - slowest(t)),
+    combineMs: mean((t) => t.combineMs),
+  };
+}
+
+/** PyTorch's step time on 2 threads, with train-step.ts's model definition (read from that file). */
+function pytorch(): Row | null {
+  try {
+    const source = readFileSync(new URL('./train-step.ts', import.meta.url), 'utf8');
+    const script = /const PYTORCH = `([\s\S]*?)`;/.exec(source)?.[1];
+    if (script === undefined) return null;
+    const out = execFileSync('/usr/bin/python3', ['-c', script, String(BATCH)], {
+      encoding: 'utf8',
+      timeout: 600_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const [, ms] = out.trim().split(' ').map(Number) as [number, number];
+    return {
+      config: 'torch cpu, 2 threads',
+      workers: null,
+      round: 0,
+      examplesPerSecond: Math.round((BATCH * 1000) / ms),
+      msPerStep: Math.round(ms),
+    };
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  tf.enableProdMode();
+  registerWasmTrainingKernels();
+  if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
+  const rounds = Number(process.argv[2] ?? 2);
+  const split = syntheticSplit(STEPS * BATCH);
+  const rows: Row[] = [];
+  for (let round = 0; round < rounds; round++) {
+    // Alternate the order so that neither configuration always runs first.
+    const order = round % 2 === 0 ? [1, 2] : [2, 1];
+    for (const workers of order) {
+      const row = await measureTrain(split, workers, round);
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    }
+    const torch = pytorch();
+    if (torch !== null) {
+      torch.round = round;
+      rows.push(torch);
+      console.log(JSON.stringify(torch));
+    }
+  }
+  const breakdown = await stepBreakdown(split);
+  console.log('workers 2 step breakdown (ms):', JSON.stringify(breakdown));
+
+  const mean = (v: number[]): number =>
+    v.length === 0 ? Number.NaN : Math.round((v.reduce((x, y) => x + y, 0) / v.length) * 100) / 100;
+  const ofRound = (round: number, workers: number | null): Row | undefined =>
+    rows.find((r) => r.round === round && r.workers === workers);
+  const perRound = (f: (round: number) => number | null): number[] =>
+    Array.from({ length: rounds }, (_, round) => f(round)).filter((v): v is number => v !== null);
+  const eps = (round: number, workers: number | null): number | null =>
+    ofRound(round, workers)?.examplesPerSecond ?? null;
+  const ratio = (a: number | null, b: number | null): number | null =>
+    a === null || b === null ? null : a / b;
+  const cpu = (workers: number): number[] =>
+    rows.filter((r) => r.workers === workers).map((r) => r.cpuMsPerExample as number);
+  // Ratios are taken within a round (same machine load), then averaged over rounds.
+  const summary = {
+    examplesPerSecondWorkers1: mean(
+      rows.filter((r) => r.workers === 1).map((r) => r.examplesPerSecond as number),
+    ),
+    examplesPerSecondWorkers2: mean(
+      rows.filter((r) => r.workers === 2).map((r) => r.examplesPerSecond as number),
+    ),
+    speedupWorkers2PerRound: perRound((r) => ratio(eps(r, 2), eps(r, 1))).map(
+      (v) => Math.round(v * 100) / 100,
+    ),
+    cpuMsPerExampleWorkers1: mean(cpu(1)),
+    cpuMsPerExampleWorkers2: mean(cpu(2)),
+    pytorchExamplesPerSecond: mean(
+      rows.filter((r) => r.workers === null).map((r) => r.examplesPerSecond as number),
+    ),
+    workers2OverPytorchPerRound: perRound((r) => ratio(eps(r, 2), eps(r, null))).map(
+      (v) => Math.round(v * 100) / 100,
+    ),
+  };
+  console.table(rows);
+  console.log(summary);
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(
+    new URL('./results/train-parallel.json', import.meta.url),
+    `${JSON.stringify(
+      {
+        model: 'BC-ResNet-1, 12 classes, input [batch, 101, 40]',
+        optimizer: 'SGD',
+        batch: BATCH,
+        microBatchSize: 50,
+        date: new Date().toISOString(),
+        loadAverage: (await import('node:os')).loadavg(),
+        summary,
+        stepBreakdownWorkers2: breakdown,
+        rows,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}
+
+await main();
