@@ -37,12 +37,35 @@ export interface MelPlan {
   fft: RealFft;
   /** Reused buffer for the padded signal; grows to the longest clip seen. */
   padScratch: Float32Array;
+  /**
+   * Frame buffers of the offline path, reused across calls (which are synchronous, so never
+   * overlap); the streaming extractor keeps its own from {@link melScratch}.
+   */
+  scratch: MelScratch;
 }
 
 const plans = new Map<string, MelPlan>();
 
 /** Validates options and returns a cached plan (window, FFT and filterbank). @internal */
 export function melPlan(options: MelSpectrogramOptions | undefined): MelPlan {
+  // A frozen options object (DEFAULT_FRONT_END, the common case) cannot change, so its plan can
+  // be remembered by identity and the per-call key string below is skipped. Not with an explicit
+  // window: freezing the object does not freeze the samples of its Float32Array.
+  const byIdentity =
+    typeof options === 'object' &&
+    options !== null &&
+    Object.isFrozen(options) &&
+    !(options.window instanceof Float32Array);
+  const known = byIdentity ? frozenPlans.get(options) : undefined;
+  if (known) return known;
+  const plan = melPlanByKey(options);
+  if (byIdentity) frozenPlans.set(options, plan);
+  return plan;
+}
+
+const frozenPlans = new WeakMap<object, MelPlan>();
+
+function melPlanByKey(options: MelSpectrogramOptions | undefined): MelPlan {
   const o = checkOptions('options', options);
   // Keyed on the options as given (validated the first time they were seen), so that a cache
   // hit costs one small string build instead of re-making the window and filterbank.
@@ -61,6 +84,7 @@ export function melPlan(options: MelSpectrogramOptions | undefined): MelPlan {
     power,
     fft: realFftPlan(stft.nFft),
     padScratch: new Float32Array(0),
+    scratch: frameScratch(stft.nFft),
   };
   if (key !== null) {
     if (plans.size >= 32) plans.clear();
@@ -99,7 +123,7 @@ export function melSpectrogram(signal: Float32Array, options?: MelSpectrogramOpt
     plan.padScratch = new Float32Array(paddedLength);
   }
   const padded = padForStft(signal, stft, plan.padScratch);
-  const scratch = melScratch(plan);
+  const scratch = plan.scratch;
   for (let t = 0; t < frames; t++) melFrame(plan, padded, t * stft.hopLength, data, t * bins, scratch);
   return { data, frames, bins };
 }
@@ -113,7 +137,11 @@ export interface MelScratch {
 
 /** @internal */
 export function melScratch(plan: MelPlan): MelScratch {
-  const n = plan.fft.bins;
+  return frameScratch(plan.stft.nFft);
+}
+
+function frameScratch(nFft: number): MelScratch {
+  const n = Math.floor(nFft / 2) + 1;
   return { power: new Float64Array(n), re: new Float64Array(n), im: new Float64Array(n) };
 }
 

@@ -156,18 +156,6 @@ export function realFftPlan(nFft: number): RealFft {
   return plan;
 }
 
-/** Multiplies `padded[start .. start + nFft)` by the window into the plan's packed buffers. */
-function windowInto(padded: Float32Array, start: number, w: Float64Array, plan: RealFft): void {
-  const br = plan.packedRe;
-  const bi = plan.packedIm;
-  const half = plan.size >> 1;
-  for (let i = 0; i < half; i++) {
-    const j = start + 2 * i;
-    br[i] = (padded[j] as number) * (w[2 * i] as number);
-    bi[i] = (padded[j + 1] as number) * (w[2 * i + 1] as number);
-  }
-}
-
 /**
  * Windowed FFT of one frame `padded[start .. start + nFft)` into `re`/`im` (nFft/2 + 1 bins).
  * The shared kernel of the offline STFT and the streaming extractor, so both give identical
@@ -183,8 +171,7 @@ export function analyzeFrame(
 ): void {
   const n = r.nFft;
   if (n % 2 === 0) {
-    windowInto(padded, start, r.window, plan);
-    plan.forwardPacked(re, im);
+    plan.forwardWindowed(padded, start, r.window, re, im);
   } else {
     const frame = new Float64Array(n);
     for (let j = 0; j < n; j++) frame[j] = (padded[start + j] as number) * (r.window[j] as number);
@@ -208,8 +195,7 @@ export function framePower(
   im: Float64Array,
 ): void {
   if (r.nFft % 2 === 0) {
-    windowInto(padded, start, r.window, plan);
-    plan.powerPacked(out);
+    plan.powerWindowed(padded, start, r.window, out);
   } else {
     analyzeFrame(padded, start, r, plan, re, im);
     for (let k = 0; k < out.length; k++) out[k] = (re[k] as number) ** 2 + (im[k] as number) ** 2;
