@@ -10,7 +10,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { KwsError } from '../errors.js';
 import type { Spectrogram } from '../features/index.js';
 import { checkChoice, checkFinite, checkInt, checkOptions } from '../validate.js';
-import type { InferenceMode, Posterior } from './inference-mode.js';
+import { checkFrames, type InferenceMode, type Posterior } from './inference-mode.js';
 import { StreamingConvNet } from './streaming-conv-net.js';
 import { toStreaming } from './to-streaming.js';
 
@@ -136,26 +136,7 @@ export class ConvStatefulMode implements InferenceMode {
   async step(frames: Spectrogram): Promise<Posterior[]> {
     this.checkAlive();
     const bins = this.net.bins;
-    const f = frames as Partial<Spectrogram> | null;
-    if (
-      f === null ||
-      typeof f !== 'object' ||
-      !(f.data instanceof Float32Array) ||
-      !Number.isSafeInteger(f.frames) ||
-      (f.frames as number) < 0
-    ) {
-      throw new KwsError(
-        'INVALID_ARGUMENT',
-        'frames must be a Spectrogram { data: Float32Array, frames, bins }',
-      );
-    }
-    if (frames.bins !== bins || frames.data.length < frames.frames * bins) {
-      throw new KwsError(
-        'SHAPE_MISMATCH',
-        `frames have ${frames.bins} bins and ${frames.data.length} values for ${frames.frames} frames; ` +
-          `the model takes ${bins} bins per frame`,
-      );
-    }
+    checkFrames(frames, bins);
     // Checked for the whole step first, so a rejected step consumes nothing.
     checkFinite('frames', frames.data.subarray(0, frames.frames * bins));
     const posteriors: Posterior[] = [];

@@ -10,7 +10,7 @@ import { KwsError } from '../errors.js';
 import type { Spectrogram } from '../features/index.js';
 import { type CrnnRuntime, type CrnnState, compileCrnn } from '../models/index.js';
 import { checkInt, checkOptions } from '../validate.js';
-import type { InferenceMode, Posterior } from './inference-mode.js';
+import { checkFrames, type InferenceMode, type Posterior } from './inference-mode.js';
 
 /** Options of {@link CrnnStatefulMode}. */
 export interface CrnnStatefulModeOptions {
@@ -191,26 +191,7 @@ export class CrnnStatefulMode implements InferenceMode {
   async step(frames: Spectrogram): Promise<Posterior[]> {
     this.checkAlive();
     const mels = this.runtime.mels;
-    const f = frames as Partial<Spectrogram> | null;
-    if (
-      f === null ||
-      typeof f !== 'object' ||
-      !(f.data instanceof Float32Array) ||
-      !Number.isSafeInteger(f.frames) ||
-      (f.frames as number) < 0
-    ) {
-      throw new KwsError(
-        'INVALID_ARGUMENT',
-        'frames must be a Spectrogram { data: Float32Array, frames, bins }',
-      );
-    }
-    if (frames.bins !== mels || frames.data.length < frames.frames * mels) {
-      throw new KwsError(
-        'SHAPE_MISMATCH',
-        `frames have ${frames.bins} bins and ${frames.data.length} values for ${frames.frames} frames; ` +
-          `the model takes ${mels} bins per frame`,
-      );
-    }
+    checkFrames(frames, mels);
     const posteriors: Posterior[] = [];
     let pos = 0;
     while (pos < frames.frames) {
