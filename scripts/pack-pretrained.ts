@@ -23,6 +23,7 @@
  *
  * `packPretrained` and `writeCatalog` are the core, callable with any output folders (tests).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -723,6 +724,7 @@ async function main(argv: string[]): Promise<void> {
     const done: PackResult[] = [];
     for (const n of names) done.push(await repackPretrained(n, targets, generatedBy));
     const catalog = writeCatalog(targets, generatedBy);
+    formatGenerated(targets);
     console.log(
       JSON.stringify(
         done.map((p) => summary(root, p, catalog)),
@@ -797,7 +799,15 @@ async function main(argv: string[]): Promise<void> {
   );
   model.dispose();
   const catalog = writeCatalog(targets, generatedBy);
+  formatGenerated(targets);
   console.log(JSON.stringify(summary(root, packed, catalog), null, 2));
+}
+
+/** Formats the generated modules with the repo's biome settings, so `npm run lint` stays clean. */
+function formatGenerated(targets: PackTargets): void {
+  const biome = join(REPO_ROOT, 'node_modules', '.bin', 'biome');
+  if (!existsSync(biome)) return;
+  execFileSync(biome, ['format', '--write', targets.moduleDir], { stdio: 'ignore' });
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

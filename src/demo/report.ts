@@ -125,7 +125,7 @@ export function demoMarkdown(report: DemoReport): string {
       ? `Teacher: BC-ResNet-1 trained from scratch, ${teacher.epochs} epoch(s), ${teacher.optimizer} lr ${teacher.learningRate}.`
       : `Teacher: the shipped pretrained \`${teacher.pretrained}\` fine-tuned ${teacher.epochs} epoch(s), ${teacher.optimizer} lr ${teacher.learningRate}.`,
     `Student: the teacher pruned to ${student.width} of its channels (L1 structured pruning), distilled ${student.epochs} epoch(s) (${student.optimizer} lr ${student.learningRate}) with α·CE + (1−α)·KD ` +
-      `(α = ${student.alpha}, T = ${student.temperature}), then quantized. Accuracy is on the test split ` +
+      `(α = ${student.alpha}, T = ${student.temperature}; no augmentation, so the teacher's logits are computed once per clip), then quantized. Accuracy is on the test split ` +
       `(${data.examples.test} examples, speakers unseen in training).`,
     '',
     '| model | what | parameters | MACs | weight bytes | bytes on disk | test accuracy |',
