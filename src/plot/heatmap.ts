@@ -177,5 +177,5 @@ export function heatmap(
       text(14, cy, o.yLabel, `class="y-label" text-anchor="middle" transform="rotate(-90 14 ${f(cy)})"`),
     );
   }
-  return svgDocument(o.width, o.height, body);
+  return svgDocument(o.width, o.height, body, o.title);
 }

@@ -164,5 +164,5 @@ export function linePlot(series: PlotSeries[], options?: PlotOptions): string {
       })),
     ),
   );
-  return svgDocument(o.width, o.height, body);
+  return svgDocument(o.width, o.height, body, o.title);
 }

@@ -161,5 +161,5 @@ export function scatterPlot(points: ScatterPoint[], options?: ScatterPlotOptions
   if (connectFront && front.length > 0) {
     body.push(...legend(area, [{ name: 'Pareto front', color: highlightColor, kind: 'line' }]));
   }
-  return svgDocument(o.width, o.height, body);
+  return svgDocument(o.width, o.height, body, o.title);
 }

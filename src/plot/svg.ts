@@ -319,10 +319,14 @@ export function extent(values: Iterable<number>, log: boolean): [number, number]
   return [low, high];
 }
 
-/** The `<svg>` document around `body`, with a white background. */
-export function svgDocument(width: number, height: number, body: string[]): string {
+/**
+ * The `<svg>` document around `body`, with a white background and a `<title>` (the plot's title,
+ * or "plot") so that screen readers and image viewers can name it.
+ */
+export function svgDocument(width: number, height: number, body: string[], title?: string): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`,
+    `<title>${escapeXml(title ?? 'plot')}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     ...body,
     '</svg>',

@@ -67,3 +67,12 @@ describe('svg helpers', () => {
     expect(plotArea(720, 360)).toEqual({ left: 64, right: 704, top: 36, bottom: 312 });
   });
 });
+
+describe('svgDocument title', () => {
+  it('names every plot with a <title>: the plot title, escaped, or "plot"', async () => {
+    const { linePlot } = await import('../../src/plot/index.js');
+    const titled = linePlot([{ name: 'a', x: [0, 1], y: [0, 1] }], { title: 'p(yes) < 1 & "on"' });
+    expect(titled.split('\n')[1]).toBe('<title>p(yes) &lt; 1 &amp; &quot;on&quot;</title>');
+    expect(linePlot([{ name: 'a', x: [0, 1], y: [0, 1] }]).split('\n')[1]).toBe('<title>plot</title>');
+  });
+});
