@@ -9,7 +9,7 @@ import { type DistillLossName, distill } from '../distill/index.js';
 import { KwsError } from '../errors.js';
 import { DEFAULT_FRONT_END } from '../features/index.js';
 import { kwsMetadata, profile, saveModel } from '../models/index.js';
-import { evaluate, type OptimizerName, type TrainCallbacks } from '../train/index.js';
+import { evaluate } from '../train/index.js';
 import { modelLabels, resolveModel } from './model-arg.js';
 import {
   buildModel,
@@ -19,12 +19,18 @@ import {
   type RecipeCommandOptions,
   requireTrainSplit,
   type SpeechCommandsAugment,
+  type TrainingRunOptions,
   trainingAugment,
 } from './train.js';
 import { recipeFeatures } from './training-options.js';
 
-/** Options of {@link runDistill}; names as the command's flags. */
-export interface DistillCommandOptions extends SpeechCommandsAugment, RecipeCommandOptions {
+/** Options of {@link runDistill}; names as the command's flags.
+ * Run settings; defaults: 30 epochs, batch 100, 1 warm-up epoch (at most the epoch count), augmentation off (the teacher's logits are then cached per clip).
+ */
+export interface DistillCommandOptions
+  extends SpeechCommandsAugment,
+    RecipeCommandOptions,
+    TrainingRunOptions {
   /** Teacher model argument (see `resolveModel`). */
   teacher: string;
   /** Student family. */
@@ -44,24 +50,6 @@ export interface DistillCommandOptions extends SpeechCommandsAugment, RecipeComm
   temperature?: number;
   /** Default 0.5. */
   alpha?: number;
-  /** Default 30. */
-  epochs?: number;
-  /** Default 100. */
-  batchSize?: number;
-  microBatch?: number;
-  optimizer?: OptimizerName;
-  lr?: number;
-  weightDecay?: number;
-  /** Default 1 (at most the epoch count). */
-  warmupEpochs?: number;
-  seed?: number;
-  /** Waveform augmentation (the teacher then runs on every batch). Default false: its logits are cached. */
-  augment?: boolean;
-  checkpointDir?: string;
-  resume?: boolean;
-  cacheDir?: string;
-  onLoadProgress?: (done: number, total: number) => void;
-  onStart?: (run: { epochs: number; examples: number; batchSize: number }) => TrainCallbacks | undefined;
 }
 
 /** What {@link runDistill} returns (and `kws-kit distill --json` prints). */

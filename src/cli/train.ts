@@ -132,6 +132,31 @@ export function speechCommandsAugment(
   };
 }
 
+/** Options of a training run that `train` and `distill` share (their defaults differ; see each). */
+export interface TrainingRunOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** Gradient-accumulation slice (bounds memory). Default: the batch size. */
+  microBatch?: number;
+  optimizer?: OptimizerName;
+  /** Peak learning rate. Default train()'s for the optimizer. */
+  lr?: number;
+  weightDecay?: number;
+  warmupEpochs?: number;
+  /** Default 0. */
+  seed?: number;
+  /** Waveform augmentation (time shift, background noise). */
+  augment?: boolean;
+  checkpointDir?: string;
+  resume?: boolean;
+  /** Feature cache folder for the data loader. */
+  cacheDir?: string;
+  /** Clips decoded so far, for a progress display. */
+  onLoadProgress?: (done: number, total: number) => void;
+  /** Called once the data is loaded, before training: to set up progress output. */
+  onStart?: (run: { epochs: number; examples: number; batchSize: number }) => TrainCallbacks | undefined;
+}
+
 /**
  * The recipe options beyond the training loop's, named as the tuner's recipe keys: the front end
  * (recorded in the saved model's metadata, so `eval` and `detect` compute the same features),
@@ -158,8 +183,10 @@ export interface RecipeCommandOptions {
   bidirectional?: boolean;
 }
 
-/** Options of {@link runTrain}; the names are those of the command's flags and recipe files. */
-export interface TrainCommandOptions extends SpeechCommandsAugment, RecipeCommandOptions {
+/** Options of {@link runTrain}; the names are those of the command's flags and recipe files.
+ * Run settings; defaults: 30 epochs, batch 100, `'sgd'` for BC-ResNet and `'adam'` for the CRNN, 5 warm-up epochs (at most the epoch count), augmentation on.
+ */
+export interface TrainCommandOptions extends SpeechCommandsAugment, RecipeCommandOptions, TrainingRunOptions {
   /** Speech Commands folder. */
   data: string;
   /** Folder to save the trained model to. */
@@ -172,31 +199,6 @@ export interface TrainCommandOptions extends SpeechCommandsAugment, RecipeComman
   dropout?: number;
   /** Label set: `'v2-12'` (default), `'v2-35'` or a list. */
   labels?: LabelSet;
-  /** Default 30. */
-  epochs?: number;
-  /** Default 100. */
-  batchSize?: number;
-  /** Gradient-accumulation slice (bounds memory). Default: the batch size. */
-  microBatch?: number;
-  /** Default `'sgd'` for BC-ResNet, `'adam'` for the CRNN. */
-  optimizer?: OptimizerName;
-  /** Peak learning rate. Default train()'s for the optimizer. */
-  lr?: number;
-  weightDecay?: number;
-  /** Default 5 (at most the epoch count). */
-  warmupEpochs?: number;
-  /** Default 0. */
-  seed?: number;
-  /** Waveform augmentation on (default) or off. */
-  augment?: boolean;
-  checkpointDir?: string;
-  resume?: boolean;
-  /** Feature cache folder for the data loader. */
-  cacheDir?: string;
-  /** Clips decoded so far, for a progress display. */
-  onLoadProgress?: (done: number, total: number) => void;
-  /** Called once the data is loaded, before training: to set up progress output. */
-  onStart?: (run: { epochs: number; examples: number; batchSize: number }) => TrainCallbacks | undefined;
 }
 
 /** What {@link runTrain} returns (and `kws-kit train --json` prints). */
