@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { type CliBackend, useBackend } from './backend.js';
 import type { CliIo } from './cli-io.js';
-import { DEFAULT_CHUNK, formatDetection, runDetect } from './detect.js';
+import { DEFAULT_CHUNK, DEFAULT_TAIL_MS, formatDetection, runDetect } from './detect.js';
 import { UsageError } from './exit-codes.js';
 import {
   backendOption,
@@ -63,6 +63,12 @@ export function detectCommand(io: CliIo): Command {
       nonNegativeNumber,
     )
     .option('--report-filler', 'also report _silence_ and _unknown_')
+    .option(
+      '--tail-ms <ms>',
+      'silence appended after the input so a word at its very end is seen by whole windows (0 … 60000)',
+      nonNegativeNumber,
+      DEFAULT_TAIL_MS,
+    )
     .option('--raw', 'standard input is headerless signed 16-bit little-endian mono PCM')
     .option('--rate <hz>', 'sample rate of --raw input', positiveInt)
     .addOption(backendOption())
@@ -87,6 +93,7 @@ export function detectCommand(io: CliIo): Command {
         ...(o.smoothingMs === undefined ? {} : { smoothingMs: o.smoothingMs }),
         ...(o.refractoryMs === undefined ? {} : { refractoryMs: o.refractoryMs }),
         ...(o.reportFiller === true ? { reportFiller: true } : {}),
+        tailMs: o.tailMs,
         ...(o.raw === true ? { rawRate: o.rate ?? 16000 } : {}),
         ...(live ? { onDetection: (d) => io.stdout.write(`${formatDetection(d)}\n`) } : {}),
         onWarning: (m) => io.stderr.write(`kws-kit: warning: ${m}\n`),

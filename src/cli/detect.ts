@@ -11,6 +11,9 @@ import { modelLabels, resolveModel } from './model-arg.js';
 /** Default samples per `push`: 20 ms at 16 kHz, a typical audio callback. */
 export const DEFAULT_CHUNK = 320;
 
+/** Silence appended after the input by default, in ms: half of a 1 s window. */
+export const DEFAULT_TAIL_MS = 500;
+
 /** A detection as `kws-kit detect --json` prints it. */
 export interface DetectedKeyword {
   label: string;
@@ -41,6 +44,11 @@ export interface DetectCommandOptions {
   refractoryMs?: number;
   /** Also report `_silence_` / `_unknown_`. */
   reportFiller?: boolean;
+  /**
+   * Silence appended after the input, in ms, so that a word at the very end is seen by whole
+   * windows (`StreamingKWS.flush`'s `padMs`). Default {@link DEFAULT_TAIL_MS}.
+   */
+  tailMs?: number;
   /** Headerless 16-bit PCM at this rate instead of WAV. */
   rawRate?: number;
   /** Byte source for input `-`. */
@@ -117,7 +125,7 @@ export async function runDetect(options: DetectCommandOptions): Promise<DetectCo
         }
       }
       if (fill > 0) await kws.push(buffer.subarray(0, fill), sampleRate ?? undefined);
-      await kws.flush();
+      await kws.flush({ padMs: options.tailMs ?? DEFAULT_TAIL_MS });
     } finally {
       kws.dispose();
     }

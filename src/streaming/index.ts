@@ -51,6 +51,7 @@ export {
   DEFAULT_SMOOTHING_MS,
   DEFAULT_WINDOW_FRAMES,
   type DetectionListener,
+  type FlushOptions,
   StreamingKWS,
   type StreamingKwsConfig,
   type StreamingKwsOptions,

@@ -152,6 +152,25 @@ export interface StreamingKwsConfig extends DetectorConfig {
 
 const EMPTY = new Float32Array(0);
 
+/** Options of {@link StreamingKWS.flush}. */
+export interface FlushOptions {
+  /**
+   * Silence appended to the stream before it ends, in ms (0 … 60000). Default 0. Use it for
+   * recordings that may end right after a word; see {@link StreamingKWS.flush}.
+   */
+  padMs?: number;
+}
+
+/** Longest `padMs` {@link StreamingKWS.flush} accepts: one minute. */
+const MAX_FLUSH_PAD_MS = 60_000;
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /** Layer classes that make a model recurrent (streamed statefully by the CRNN runtime). */
 const RECURRENT_LAYERS = new Set(['GRU', 'LSTM', 'SimpleRNN', 'RNN', 'Bidirectional']);
 
@@ -493,11 +512,24 @@ export class StreamingKWS {
    * push is at t = 0 and may use another sample rate). Audio that does not fill a whole hop
    * after the last full window is not run.
    *
-   * @throws KwsError `DISPOSED` after dispose.
+   * A recording that ends right after a word (a 1 s Speech Commands clip gives 98 streaming
+   * frames, fewer than the model's 101-frame window, so no window runs at all) needs
+   * `padMs`: that much silence is appended first, so the windows slide past the end of the
+   * audio. Detection times are unchanged (the silence comes after the audio).
+   *
+   * @param options.padMs silence appended before the stream ends, in ms (finite, ≥ 0, at most
+   *   60000). Default 0.
+   * @throws KwsError `DISPOSED` after dispose; `INVALID_ARGUMENT` for a bad `padMs` (the stream
+   *   is then left as it was).
    */
-  async flush(): Promise<Detection[]> {
+  async flush(options?: FlushOptions): Promise<Detection[]> {
     this.checkAlive();
-    const tail = this.resampler === null ? EMPTY : this.resampler.flush();
+    const o = checkOptions('flush options', options);
+    const padMs = checkNumber('padMs', o.padMs ?? 0, 0, MAX_FLUSH_PAD_MS);
+    const pad = new Float32Array(Math.round((padMs / 1000) * this.config.sampleRate));
+    // Silence goes in after the resampler's tail, at the front end's own rate.
+    const held = this.resampler === null ? EMPTY : this.resampler.flush();
+    const tail = pad.length === 0 ? held : concat(held, pad);
     const frames = this.extractor.push(tail);
     // Audio pushed after this call belongs to the next stream: its front end starts afresh now,
     // the model state once the queued runs of this stream are done.

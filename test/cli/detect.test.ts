@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { decodeWav, encodeWav, toMono } from '../../src/features/index.js';
 import { crnn, kwsMetadata, saveModel } from '../../src/models/index.js';
 import { StreamingKWS } from '../../src/streaming/index.js';
 import { noise, TempDirs, tone } from '../data/make-dataset.js';
+import { DEFAULT_TAIL_MS } from '../../src/cli/detect.js';
 import { pieces, runCli } from './run-cli.js';
 
 const LABELS = ['_silence_', '_unknown_', 'yes', 'no'];
@@ -69,7 +71,7 @@ describe('kws-kit detect', () => {
     const model = denseModel();
     const kws = await StreamingKWS.create({ model, labels: LABELS, threshold: 0.5, refractoryMs: 300 });
     const audio = toMono(decodeWav(wav));
-    const expected = [...(await kws.push(audio)), ...(await kws.flush())].map(({ label, score, timeMs }) => ({
+    const expected = [...(await kws.push(audio)), ...(await kws.flush({ padMs: DEFAULT_TAIL_MS }))].map(({ label, score, timeMs }) => ({
       label,
       score,
       timeMs,
@@ -215,5 +217,19 @@ describe('kws-kit detect', () => {
     const noInput = await runCli(['detect', '--model', denseDir]);
     expect(noInput.code).toBe(2);
     expect(noInput.stderr).toMatch(/missing required argument 'input'/);
+  });
+
+  it("finds 'yes' in a 1 s Speech Commands clip with a pretrained model (the default --tail-ms pads the end)", async () => {
+    const clip = fileURLToPath(new URL('../fixtures/audio/yes.wav', import.meta.url));
+    for (const model of ['bcresnet1-gsc12', 'crnn-gsc12']) {
+      const run = await runCli(['detect', clip, '--model', model, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout).map((d: { label: string }) => d.label)).toEqual(['yes']);
+    }
+    // Without the pad a 1 s clip never fills the model's window.
+    const bare = await runCli(['detect', clip, '--model', 'bcresnet1-gsc12', '--tail-ms', '0', '--json']);
+    expect(JSON.parse(bare.stdout)).toEqual([]);
+    const bad = await runCli(['detect', clip, '--model', 'bcresnet1-gsc12', '--tail-ms', '-5']);
+    expect(bad.code).toBe(2);
   });
 });
