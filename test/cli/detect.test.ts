@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_TAIL_MS } from '../../src/cli/detect.js';
 import { decodeWav, encodeWav, toMono } from '../../src/features/index.js';
 import { crnn, kwsMetadata, saveModel } from '../../src/models/index.js';
 import { StreamingKWS } from '../../src/streaming/index.js';
 import { noise, TempDirs, tone } from '../data/make-dataset.js';
-import { DEFAULT_TAIL_MS } from '../../src/cli/detect.js';
 import { pieces, runCli } from './run-cli.js';
 
 const LABELS = ['_silence_', '_unknown_', 'yes', 'no'];
@@ -71,11 +71,13 @@ describe('kws-kit detect', () => {
     const model = denseModel();
     const kws = await StreamingKWS.create({ model, labels: LABELS, threshold: 0.5, refractoryMs: 300 });
     const audio = toMono(decodeWav(wav));
-    const expected = [...(await kws.push(audio)), ...(await kws.flush({ padMs: DEFAULT_TAIL_MS }))].map(({ label, score, timeMs }) => ({
-      label,
-      score,
-      timeMs,
-    }));
+    const expected = [...(await kws.push(audio)), ...(await kws.flush({ padMs: DEFAULT_TAIL_MS }))].map(
+      ({ label, score, timeMs }) => ({
+        label,
+        score,
+        timeMs,
+      }),
+    );
     kws.dispose();
     model.dispose();
     expect(expected.length).toBeGreaterThanOrEqual(2);

@@ -1,6 +1,6 @@
 import '@tensorflow/tfjs-backend-cpu';
-import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/features/index.js';
 import { listPretrained, pretrainedCard } from '../../src/models/index.js';
