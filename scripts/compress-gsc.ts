@@ -10,7 +10,8 @@
  *     [--student '{"convChannels":4,...}'] [--prune '{"crnn_conv":0.75,...}']
  *     [--temperature 4] [--alpha 0.5] [--latency-runs 50] [--limit N] [--val-limit N]
  *     [--no-augment] [--backend wasm|cpu] [--report-dir DIR] [--baseline-shipped crnn-gsc12]
- *     [--ship NAME] [--seed 0] [--logger auto|json|silent]
+ *     [--ship NAME] [--teacher-name bcresnet1-gsc12] [--crnn-name crnn-gsc12] [--seed 0]
+ *     [--logger auto|json|silent]
  *
  * Inputs: `--crnn` the trained CRNN base model (a folder written by saveModel or a training
  * checkpoint, default /tmp/runs/crnn/best), `--teacher` a trained BC-ResNet (default
@@ -301,7 +302,9 @@ interface Setting {
   available?: () => boolean;
 }
 
-const teacherLabel = `BC-ResNet (${teacherDir})`;
+// How the report names the models (the shipped pretrained names when they are the same files).
+const teacherLabel = `BC-ResNet (${flags.get('teacher-name') ?? teacherDir})`;
+const crnnLabel = `CRNN base (${flags.get('crnn-name') ?? crnnDir})`;
 const int8 = { scheme: 'int8-per-channel' as const, perChannelStorage: 'uint8' as const };
 const int8Exact = { scheme: 'int8-per-channel' as const, perChannelStorage: 'uint16' as const };
 const INT8_FORMAT = 'int8 PTQ (per-channel scales; file on a per-tensor uint8 grid, 1 byte/weight)';
@@ -398,7 +401,7 @@ const SETTINGS: Setting[] = [
       await saveFloat(model, name, { recipe });
       const exportDir = await exportAs(model, name, int8, { recipe });
       model.dispose();
-      return { format: INT8_FORMAT, recipe, exportDir, teacher: `CRNN base (${crnnDir})`, ...timing(r) };
+      return { format: INT8_FORMAT, recipe, exportDir, teacher: crnnLabel, ...timing(r) };
     },
   },
   prunedSetting(

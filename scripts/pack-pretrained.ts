@@ -15,7 +15,8 @@
  *   module that `loadPretrained` imports lazily;
  * and regenerates `src/models/pretrained/catalog.ts` from every `pretrained/* /card.json`.
  *
- * Figures come from the results JSON that `scripts/train-gsc.ts --out` writes. Without
+ * Figures come from the results JSON that `scripts/train-gsc.ts --out` writes (or a setting's
+ * `result.json` of scripts/compress-gsc.ts). Without
  * `--results`, they come from the checkpoint itself (`state.json` of the folder and of its sibling
  * `last/`), and the card says so. With `--data`, the model is re-evaluated on the validation split
  * and the card records that accuracy and the per-class figures. The factory options (inferred from
@@ -602,9 +603,44 @@ function readJson<T>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
 }
 
+/** A setting's `result.json` written by scripts/compress-gsc.ts. */
+interface CompressionResult {
+  name: string;
+  description: string;
+  format?: string;
+  teacher?: string;
+  recipe?: Record<string, unknown>;
+  bestEpoch?: number;
+  seconds?: number;
+  accuracy?: number;
+}
+
+function isCompressionResult(r: object): r is CompressionResult {
+  return 'description' in r && 'exportDir' in r;
+}
+
+function fromCompressionResult(path: string, r: CompressionResult): CheckpointFacts {
+  const recipe: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(r.recipe ?? {})) {
+    recipe[k] = typeof v === 'object' ? JSON.stringify(v) : (v as string | number | boolean);
+  }
+  if (r.teacher !== undefined) recipe.teacher = r.teacher;
+  if (r.format !== undefined) recipe.weights = r.format;
+  if (r.bestEpoch !== undefined) recipe.bestEpoch = r.bestEpoch;
+  if (r.seconds !== undefined) recipe.trainingSeconds = Math.round(r.seconds);
+  return {
+    recipe,
+    clips: {},
+    ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}),
+    source: `compression experiment setting "${r.name}" (${r.description}; best epoch ${r.bestEpoch ?? '?'}), from ${path}`,
+  };
+}
+
 function fromResults(path: string): CheckpointFacts {
   if (!existsSync(path)) throw new Error(`--results ${path} does not exist (has the run finished?)`);
-  const r = readJson<TrainResults>(path);
+  const raw = readJson<TrainResults | CompressionResult>(path);
+  if (isCompressionResult(raw)) return fromCompressionResult(path, raw);
+  const r = raw as TrainResults;
   const recipe: Record<string, string | number | boolean> = { ...(r.recipe ?? {}) };
   if (r.backend !== undefined) recipe.backend = r.backend;
   if (r.bestEpoch !== undefined) recipe.bestEpoch = r.bestEpoch;
