@@ -87,6 +87,13 @@ interface HandRun {
   bestValidationAccuracy: number;
   recipe: { epochs: number };
   trainingSeconds: number;
+  history?: { epoch: number; validationAccuracy?: number }[];
+}
+
+/** The hand run's best validation accuracy within its first `epochs` epochs (null without history). */
+function handBestWithin(run: HandRun, epochs: number): number | null {
+  const seen = (run.history ?? []).filter((h) => h.epoch <= epochs && h.validationAccuracy !== undefined);
+  return seen.length === 0 ? null : Math.max(...seen.map((h) => h.validationAccuracy as number));
 }
 const hand: HandRun | null = existsSync(handFile)
   ? (JSON.parse(readFileSync(handFile, 'utf8')) as HandRun)
@@ -141,6 +148,13 @@ if (best !== null && hand !== null) {
         ? 'The tuned models are smaller (the constraint keeps them below BC-ResNet-1), and under successive ' +
           'halving all but the last rung trained only a few epochs.'
         : 'The best tuned model is not cheaper than the hand recipe on every cost.');
+  const early = handBestWithin(hand, best.epochs ?? 0);
+  if (early !== null) {
+    verdict +=
+      ` At the same number of epochs, the hand run had reached ${pct(early)} (best of its first ` +
+      `${best.epochs} epochs; its learning-rate schedule spans ${hand.recipe.epochs} epochs, so this ` +
+      'comparison favours the search, whose schedules end at each rung).';
+  }
 }
 const md = `# Tuning: searching small BC-ResNets on gsc-dev
 
