@@ -448,6 +448,26 @@ function compressionCheck(results: BenchResults): TargetCheck {
   return measuredCheck(base, text, null, met);
 }
 
+function distillationCheck(results: BenchResults): TargetCheck {
+  const base = {
+    target: 'A distilled student beats the same architecture trained without a teacher',
+    source: 'issue 4',
+    file: 'compression.json',
+  };
+  const doc = results['compression.json'];
+  const d = doc === undefined ? undefined : get(doc, 'targets', 'distillation');
+  if (d === undefined) return missing(base);
+  const student = num(get(d, 'studentAccuracy'));
+  const alone = num(get(d, 'aloneAccuracy'));
+  if (student === null || alone === null) return missing(base);
+  return measuredCheck(
+    base,
+    `${String(get(d, 'student'))} ${pct(student)} vs ${String(get(d, 'alone'))} ${pct(alone)}`,
+    student / alone,
+    get(doc, 'targets', 'distillationMet') === true,
+  );
+}
+
 /** Every headline target, in page order, checked against `results`. */
 export function checkTargets(results: BenchResults): TargetCheck[] {
   return [
@@ -458,6 +478,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     ...streamingChecks(results),
     streamingRecallCheck(results),
     compressionCheck(results),
+    distillationCheck(results),
   ];
 }
 
