@@ -214,7 +214,8 @@ const summary = {
   finalValidationAccuracy: final.accuracy,
   meanExamplesPerSecond:
     trainingEpochs.reduce((a, h) => a + h.examplesPerSecond, 0) / Math.max(1, trainingEpochs.length),
-  trainingSeconds: Math.round(result.seconds),
+  // Every session of a resumed run counts (result.seconds is this call's wall time only).
+  trainingSeconds: Math.round(trainingEpochs.at(-1)?.elapsedSeconds ?? result.seconds),
   history: trainingEpochs,
   perClass: final.perClass,
   ...(profiled === undefined ? {} : { profile: profiled }),
