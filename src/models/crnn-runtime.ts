@@ -41,6 +41,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../errors.js';
 import { checkChoice, checkFinite, checkInt, checkOptions } from '../validate.js';
+import { fastExp, sigmoid } from './activations.js';
 
 // ───────────────────────────── public types ─────────────────────────────
 
@@ -538,30 +539,9 @@ function convStep(
   }
 }
 
-/** `2^k` for integer `k` in [-128, 127], at index `k + 128`. */
-const POW2 = /* @__PURE__ */ Float64Array.from({ length: 256 }, (_, i) => 2 ** (i - 128));
-
-/**
- * `e^a` for `a` in [-80, 80], faster than `Math.exp` in V8: `a = k·ln 2 + r` with
- * `|r| ≤ ln 2 / 2`, `e^r` by its Taylor series to `r⁷/7!` (remainder < e^|r|·|r|⁸/8! < 1e-8,
- * relative), times `2^k` from a table.
- */
-function expClamped(a: number): number {
-  const k = Math.round(a * Math.LOG2E);
-  const r = a - k * Math.LN2;
-  const p =
-    1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040)))))));
-  return p * (POW2[k + 128] as number);
-}
-
-/** Logistic sigmoid, absolute error < 1e-8 (the input is clamped to ±80, within 1e-34 of 0 or 1). */
-function sigmoid(a: number): number {
-  return 1 / (1 + expClamped(a < -80 ? 80 : a > 80 ? -80 : -a));
-}
-
 /** `tanh(a) = 1 − 2 / (e^{2a} + 1)`, absolute error < 1e-8 (±1 beyond |a| = 20). */
 function tanh(a: number): number {
-  return 1 - 2 / (expClamped(a < -20 ? -40 : a > 20 ? 40 : 2 * a) + 1);
+  return 1 - 2 / (fastExp(a < -20 ? -40 : a > 20 ? 40 : 2 * a) + 1);
 }
 
 /** tfjs-layers' hard sigmoid: `clip(0.2·a + 0.5, 0, 1)`. */

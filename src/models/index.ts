@@ -9,6 +9,13 @@
  * @packageDocumentation
  */
 export {
+  ACTIVATIONS,
+  type ActivationName,
+  applyActivation,
+  fastExp,
+  sigmoid,
+} from './activations.js';
+export {
   BC_RESNET_FRAME_LAYER,
   type BcResNetChannels,
   type BcResNetConfig,
@@ -17,6 +24,12 @@ export {
   bcResNetChannels,
   resolveBcResNetOptions,
 } from './bc-resnet.js';
+export {
+  CONV_RUNTIME_LAYERS,
+  type CompileConvNetOptions,
+  type ConvNetRuntime,
+  compileConvNet,
+} from './conv-runtime.js';
 export {
   attentionWeights,
   type CrnnConfig,
@@ -34,6 +47,15 @@ export {
   type CrnnStreamMode,
   compileCrnn,
 } from './crnn-runtime.js';
+export {
+  type AffineNorm,
+  expandAffineNorm,
+  foldNorm,
+  invalidLayer,
+  isFoldableNorm,
+  layerWeights,
+  requireWeight,
+} from './folded-norm.js';
 export {
   DEFAULT_SHARD_BYTES,
   type LoadModelOptions,

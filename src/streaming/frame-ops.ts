@@ -14,6 +14,7 @@
  * @internal
  * @packageDocumentation
  */
+import { type ActivationName, applyActivation } from '../models/index.js';
 
 /** One step of the per-frame program. */
 export interface FrameOp {
@@ -208,90 +209,6 @@ export function meanRows(x: Float64Array, rows: number, out: Float64Array): void
     for (let c = 0; c < cols; c++) out[c] = (out[c] as number) + (x[base + c] as number);
   }
   for (let c = 0; c < cols; c++) out[c] = (out[c] as number) / rows;
-}
-
-/** Elementwise activations the runtime implements (tfjs-layers' names). */
-export type ActivationName =
-  | 'linear'
-  | 'relu'
-  | 'relu6'
-  | 'sigmoid'
-  | 'tanh'
-  | 'swish'
-  | 'elu'
-  | 'softplus'
-  | 'softmax';
-
-/** The activations {@link applyActivation} knows, for validation. */
-export const ACTIVATIONS: readonly ActivationName[] = [
-  'linear',
-  'relu',
-  'relu6',
-  'sigmoid',
-  'tanh',
-  'swish',
-  'elu',
-  'softplus',
-  'softmax',
-];
-
-function sigmoid(v: number): number {
-  return 1 / (1 + Math.exp(-v));
-}
-
-/**
- * Applies `kind` in place to `x` viewed as `[rows, cols]` (softmax over each row), then clips
- * to `maxValue` when it is not null (tfjs-layers' `ReLU({ maxValue })`).
- */
-export function applyActivation(
-  x: Float64Array,
-  cols: number,
-  kind: ActivationName,
-  maxValue: number | null,
-): void {
-  const n = x.length;
-  switch (kind) {
-    case 'linear':
-      break;
-    case 'relu':
-      for (let k = 0; k < n; k++) if ((x[k] as number) < 0) x[k] = 0;
-      break;
-    case 'relu6':
-      for (let k = 0; k < n; k++) x[k] = Math.min(6, Math.max(0, x[k] as number));
-      break;
-    case 'sigmoid':
-      for (let k = 0; k < n; k++) x[k] = sigmoid(x[k] as number);
-      break;
-    case 'tanh':
-      for (let k = 0; k < n; k++) x[k] = Math.tanh(x[k] as number);
-      break;
-    case 'swish':
-      for (let k = 0; k < n; k++) x[k] = (x[k] as number) * sigmoid(x[k] as number);
-      break;
-    case 'elu':
-      for (let k = 0; k < n; k++) if ((x[k] as number) < 0) x[k] = Math.expm1(x[k] as number);
-      break;
-    case 'softplus':
-      for (let k = 0; k < n; k++) {
-        const v = x[k] as number;
-        x[k] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
-      }
-      break;
-    case 'softmax':
-      for (let base = 0; base < n; base += cols) {
-        let max = Number.NEGATIVE_INFINITY;
-        for (let c = 0; c < cols; c++) max = Math.max(max, x[base + c] as number);
-        let sum = 0;
-        for (let c = 0; c < cols; c++) {
-          const e = Math.exp((x[base + c] as number) - max);
-          x[base + c] = e;
-          sum += e;
-        }
-        for (let c = 0; c < cols; c++) x[base + c] = (x[base + c] as number) / sum;
-      }
-      break;
-  }
-  if (maxValue !== null) for (let k = 0; k < n; k++) x[k] = Math.min(maxValue, x[k] as number);
 }
 
 /** An elementwise activation (tfjs-layers `Activation` and `ReLU` layers). */

@@ -13,11 +13,19 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../errors.js';
-import { SpectralConv, TemporalConv } from '../models/index.js';
-import { checkInt, checkOptions } from '../validate.js';
 import {
   ACTIVATIONS,
   type ActivationName,
+  expandAffineNorm,
+  foldNorm,
+  invalidLayer,
+  layerWeights,
+  requireWeight,
+  SpectralConv,
+  TemporalConv,
+} from '../models/index.js';
+import { checkInt, checkOptions } from '../validate.js';
+import {
   ActivationOp,
   AddOp,
   AffineOp,
@@ -88,31 +96,8 @@ interface Program {
 
 type Layer = tfl.layers.Layer;
 
-function invalid(layer: Layer, why: string): KwsError {
-  return new KwsError('MODEL_INVALID', `layer "${layer.name}" (${layer.getClassName()}): ${why}`);
-}
-
-/** Weights of a layer by their short name (`kernel`, `gamma`, `moving_mean`, …), as float64. */
-function weightsOf(layer: Layer): Map<string, Float64Array> {
-  const out = new Map<string, Float64Array>();
-  for (const w of layer.weights) {
-    const short = w.originalName.slice(w.originalName.lastIndexOf('/') + 1);
-    // read() returns the variable itself (no new tensor); dataSync copies its values out.
-    out.set(short, Float64Array.from(w.read().dataSync() as Float32Array));
-  }
-  return out;
-}
-
-function weight(layer: Layer, weights: Map<string, Float64Array>, name: string, size: number): Float64Array {
-  const w = weights.get(name);
-  if (w === undefined || w.length !== size) {
-    throw invalid(layer, `expected a weight "${name}" of ${size} values; got ${w?.length ?? 'none'}`);
-  }
-  return w;
-}
-
 function nonCausalError(layer: Layer, before: number, after: number): KwsError {
-  return invalid(
+  return invalidLayer(
     layer,
     `its time padding is not causal (${before} frames before, ${after} after): output frame t would ` +
       'need input frames after t, so the model cannot stream exactly frame by frame. Stateful streaming ' +
@@ -131,12 +116,12 @@ function convertSpectralConv(layer: SpectralConv, x: FrameValue): { op: CausalCo
   const inChannels = x.rank === 3 ? 1 : x.cols;
   const channels = layer.filters;
   if (inChannels !== 1 && inChannels !== channels) {
-    throw invalid(layer, `input has ${inChannels} channels; expected 1 or ${channels}`);
+    throw invalidLayer(layer, `input has ${inChannels} channels; expected 1 or ${channels}`);
   }
   const outRows =
     Math.floor((inRows + g.padFreq[0] + g.padFreq[1] - (kf - 1) * g.dilation[1] - 1) / g.freqStride) + 1;
-  if (outRows < 1) throw invalid(layer, `a ${kf}-bin kernel does not fit ${inRows} bins`);
-  const w = weightsOf(layer);
+  if (outRows < 1) throw invalidLayer(layer, `a ${kf}-bin kernel does not fit ${inRows} bins`);
+  const w = layerWeights(layer);
   const op = new CausalConvOp({
     input: x.buffer,
     inRows,
@@ -147,8 +132,8 @@ function convertSpectralConv(layer: SpectralConv, x: FrameValue): { op: CausalCo
     rowStride: g.freqStride,
     padRowsBefore: g.padFreq[0],
     outRows,
-    weights: weight(layer, w, 'kernel', kt * kf * channels),
-    bias: layer.useBias ? weight(layer, w, 'bias', channels) : null,
+    weights: requireWeight(layer, w, 'kernel', kt * kf * channels),
+    bias: layer.useBias ? requireWeight(layer, w, 'bias', channels) : null,
   });
   return {
     op,
@@ -161,8 +146,8 @@ function convertTemporalConv(layer: TemporalConv, x: FrameValue): { op: CausalCo
   const k = layer.kernelSize;
   const span = (k - 1) * layer.dilation;
   if (g.padTime[0] !== span || g.padTime[1] !== 0) throw nonCausalError(layer, g.padTime[0], g.padTime[1]);
-  if (x.rank !== 4) throw invalid(layer, 'expects a rank-4 input');
-  const w = weightsOf(layer);
+  if (x.rank !== 4) throw invalidLayer(layer, 'expects a rank-4 input');
+  const w = layerWeights(layer);
   const op = new CausalConvOp({
     input: x.buffer,
     inRows: x.rows,
@@ -173,72 +158,43 @@ function convertTemporalConv(layer: TemporalConv, x: FrameValue): { op: CausalCo
     rowStride: 1,
     padRowsBefore: 0,
     outRows: x.rows,
-    weights: weight(layer, w, 'kernel', k * x.cols),
-    bias: layer.useBias ? weight(layer, w, 'bias', x.cols) : null,
+    weights: requireWeight(layer, w, 'kernel', k * x.cols),
+    bias: layer.useBias ? requireWeight(layer, w, 'bias', x.cols) : null,
   });
   return { op, value: { ...x, buffer: op.output, past: x.past + span } };
 }
 
 /** SubSpectralNorm with its moving statistics: scale and shift per (sub-band, channel). */
 function convertSubSpectralNorm(layer: Layer, x: FrameValue): AffineOp {
-  const config = layer.getConfig();
-  const bands = config.subBands as number;
-  const epsilon = config.epsilon as number;
+  const bands = layer.getConfig().subBands as number;
   if (x.rank !== 4 || x.rows % bands !== 0) {
-    throw invalid(layer, `${bands} sub-bands must divide the ${x.rows} frequency rows of a rank-4 input`);
+    throw invalidLayer(
+      layer,
+      `${bands} sub-bands must divide the ${x.rows} frequency rows of a rank-4 input`,
+    );
   }
-  const w = weightsOf(layer);
-  const n = bands * x.cols;
-  const gamma = weight(layer, w, 'gamma', n);
-  const beta = weight(layer, w, 'beta', n);
-  const mean = weight(layer, w, 'moving_mean', n);
-  const variance = weight(layer, w, 'moving_variance', n);
-  const perBand = x.rows / bands;
-  const scale = new Float64Array(x.rows * x.cols);
-  const offset = new Float64Array(x.rows * x.cols);
-  for (let r = 0; r < x.rows; r++) {
-    const band = Math.floor(r / perBand);
-    for (let c = 0; c < x.cols; c++) {
-      const p = band * x.cols + c;
-      const s = (gamma[p] as number) / Math.sqrt((variance[p] as number) + epsilon);
-      scale[r * x.cols + c] = s;
-      offset[r * x.cols + c] = (beta[p] as number) - (mean[p] as number) * s;
-    }
-  }
+  const { scale, offset } = expandAffineNorm(layer, foldNorm(layer, x.cols), x.rows);
   return new AffineOp(x.buffer, scale, offset);
 }
 
 /** Inference-mode BatchNormalization over the last axis: scale and shift per channel. */
 function convertBatchNorm(layer: Layer, x: FrameValue): AffineOp {
-  const config = layer.getConfig();
-  const axis = config.axis as number;
+  const axis = layer.getConfig().axis as number;
   const lastAxis = x.pooled ? 1 : x.rank - 1;
   if (axis !== -1 && axis !== lastAxis) {
-    throw invalid(layer, `normalises axis ${axis}; only the last (channel) axis can be streamed`);
+    throw invalidLayer(layer, `normalises axis ${axis}; only the last (channel) axis can be streamed`);
   }
-  const w = weightsOf(layer);
-  const c = x.cols;
-  const gamma = config.scale === false ? new Float64Array(c).fill(1) : weight(layer, w, 'gamma', c);
-  const beta = config.center === false ? new Float64Array(c) : weight(layer, w, 'beta', c);
-  const mean = weight(layer, w, 'moving_mean', c);
-  const variance = weight(layer, w, 'moving_variance', c);
-  const epsilon = config.epsilon as number;
-  const scale = new Float64Array(x.rows * c);
-  const offset = new Float64Array(x.rows * c);
-  for (let r = 0; r < x.rows; r++) {
-    for (let k = 0; k < c; k++) {
-      const s = (gamma[k] as number) / Math.sqrt((variance[k] as number) + epsilon);
-      scale[r * c + k] = s;
-      offset[r * c + k] = (beta[k] as number) - (mean[k] as number) * s;
-    }
-  }
+  const { scale, offset } = expandAffineNorm(layer, foldNorm(layer, x.cols), x.rows);
   return new AffineOp(x.buffer, scale, offset);
 }
 
 function activationName(layer: Layer, value: unknown): ActivationName {
   const name = typeof value === 'string' ? value : String(value);
   if (!(ACTIVATIONS as readonly string[]).includes(name)) {
-    throw invalid(layer, `activation "${name}" has no streaming form; supported: ${ACTIVATIONS.join(', ')}`);
+    throw invalidLayer(
+      layer,
+      `activation "${name}" has no streaming form; supported: ${ACTIVATIONS.join(', ')}`,
+    );
   }
   return name as ActivationName;
 }
@@ -246,9 +202,9 @@ function activationName(layer: Layer, value: unknown): ActivationName {
 function convertDense(layer: Layer, x: FrameValue): DenseOp {
   const config = layer.getConfig();
   const units = config.units as number;
-  const w = weightsOf(layer);
-  const kernel = weight(layer, w, 'kernel', x.cols * units);
-  const bias = config.useBias === false ? null : weight(layer, w, 'bias', units);
+  const w = layerWeights(layer);
+  const kernel = requireWeight(layer, w, 'kernel', x.cols * units);
+  const bias = config.useBias === false ? null : requireWeight(layer, w, 'bias', units);
   return new DenseOp(x.buffer, x.rows, kernel, units, bias, activationName(layer, config.activation));
 }
 
@@ -262,7 +218,7 @@ function convertAdd(layer: Layer, inputs: FrameValue[]): { op: AddOp; value: Fra
       v.pooled !== first.pooled ||
       (v.rows !== rows && v.rows !== 1)
     ) {
-      throw invalid(layer, 'its inputs must have the same channels and rows (or 1 row, broadcast)');
+      throw invalidLayer(layer, 'its inputs must have the same channels and rows (or 1 row, broadcast)');
     }
   }
   const op = new AddOp(
@@ -278,22 +234,22 @@ function convertAdd(layer: Layer, inputs: FrameValue[]): { op: AddOp; value: Fra
 function convertLayer(layer: Layer, inputs: FrameValue[], program: Program): FrameValue {
   const cls = layer.getClassName();
   if (cls === 'Add') {
-    if (inputs.length < 2) throw invalid(layer, 'needs at least two inputs');
+    if (inputs.length < 2) throw invalidLayer(layer, 'needs at least two inputs');
     const { op, value } = convertAdd(layer, inputs);
     ((inputs[0] as FrameValue).pooled ? program.headOps : program.frameOps).push(op);
     return { ...value, layer: layer.name };
   }
-  if (inputs.length !== 1) throw invalid(layer, `takes one input; got ${inputs.length}`);
+  if (inputs.length !== 1) throw invalidLayer(layer, `takes one input; got ${inputs.length}`);
   const x = inputs[0] as FrameValue;
   if (IDENTITY_LAYERS.has(cls)) return x;
   if (cls === 'GlobalAveragePooling2D' || cls === 'GlobalAveragePooling1D') {
-    if (program.pool !== null) throw invalid(layer, 'only one time pooling per model can be streamed');
+    if (program.pool !== null) throw invalidLayer(layer, 'only one time pooling per model can be streamed');
     const config = layer.getConfig();
     if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') {
-      throw invalid(layer, 'only channelsLast pooling can be streamed');
+      throw invalidLayer(layer, 'only channelsLast pooling can be streamed');
     }
     if (x.pooled || x.rank !== (cls === 'GlobalAveragePooling2D' ? 4 : 3)) {
-      throw invalid(layer, 'expects a time-resolved input of the matching rank');
+      throw invalidLayer(layer, 'expects a time-resolved input of the matching rank');
     }
     const headInput = new Float64Array(x.cols);
     program.pool = { frame: x, headInput };
@@ -314,18 +270,18 @@ function convertLayer(layer: Layer, inputs: FrameValue[], program: Program): Fra
   };
   const timeResolved = (): void => {
     if (x.pooled)
-      throw invalid(layer, 'comes after the time pooling, where only per-vector layers can be streamed');
+      throw invalidLayer(layer, 'comes after the time pooling, where only per-vector layers can be streamed');
   };
   switch (cls) {
     case 'SpectralConv': {
       timeResolved();
-      if (!(layer instanceof SpectralConv)) throw invalid(layer, 'is not kws-kit SpectralConv');
+      if (!(layer instanceof SpectralConv)) throw invalidLayer(layer, 'is not kws-kit SpectralConv');
       const { op, value } = convertSpectralConv(layer, x);
       return emit(op, value);
     }
     case 'TemporalConv': {
       timeResolved();
-      if (!(layer instanceof TemporalConv)) throw invalid(layer, 'is not kws-kit TemporalConv');
+      if (!(layer instanceof TemporalConv)) throw invalidLayer(layer, 'is not kws-kit TemporalConv');
       const { op, value } = convertTemporalConv(layer, x);
       return emit(op, value);
     }
@@ -334,7 +290,7 @@ function convertLayer(layer: Layer, inputs: FrameValue[], program: Program): Fra
       return emit(convertSubSpectralNorm(layer, x));
     case 'FrequencyMean':
       timeResolved();
-      if (x.rank !== 4) throw invalid(layer, 'expects a rank-4 input');
+      if (x.rank !== 4) throw invalidLayer(layer, 'expects a rank-4 input');
       return emit(new RowMeanOp(x.buffer, x.rows, x.cols), { rows: 1 });
     case 'BatchNormalization':
       return emit(convertBatchNorm(layer, x));
@@ -349,7 +305,7 @@ function convertLayer(layer: Layer, inputs: FrameValue[], program: Program): Fra
     case 'Activation':
       return emit(new ActivationOp(x.buffer, x.cols, activationName(layer, layer.getConfig().activation)));
     default:
-      throw invalid(
+      throw invalidLayer(
         layer,
         `this layer class has no streaming form; toStreaming supports ${STREAMABLE_LAYERS.join(', ')}`,
       );
@@ -427,12 +383,13 @@ export function toStreaming(model: tfl.LayersModel, options?: ToStreamingOptions
     const nodes = layer.inboundNodes;
     const node = nodes[0];
     if (nodes.length !== 1 || node === undefined) {
-      throw invalid(layer, `is called ${nodes.length} times; shared layers cannot be streamed`);
+      throw invalidLayer(layer, `is called ${nodes.length} times; shared layers cannot be streamed`);
     }
-    if (node.outputTensors.length !== 1) throw invalid(layer, 'has several outputs');
+    if (node.outputTensors.length !== 1) throw invalidLayer(layer, 'has several outputs');
     const inputs = node.inputTensors.map((t) => {
       const v = values.get(t.id);
-      if (v === undefined) throw invalid(layer, `its input ${t.name} is not computed from the model input`);
+      if (v === undefined)
+        throw invalidLayer(layer, `its input ${t.name} is not computed from the model input`);
       return v;
     });
     values.set((node.outputTensors[0] as tfl.SymbolicTensor).id, convertLayer(layer, inputs, program));

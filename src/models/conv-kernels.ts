@@ -1,0 +1,1187 @@
+/**
+ * Compute kernels of the compiled conv runtime ({@link compileConvNet}): plain functions on
+ * `Float64Array`s in the runtime's layout, with no allocation, no closures and no calls in their
+ * inner loops except to small functions V8 inlines.
+ *
+ * Layout: a feature map of `T` frames, `R` frequency rows and `C` channels is stored
+ * channels-last, `x[(t·R + r)·C + c]`; a vector after the time pooling is `T = R = 1`.
+ *
+ * Activation: kernels that write a layer output take `relu` and apply `max(0, ·)` as they store,
+ * written branch-free and inline as `(v + |v|) · 0.5` (exact, as 2v and the halving are): a
+ * `v > 0 ? v : 0` compiles to a branch that mispredicts on about half of a network's values
+ * (measured 15–25 % slower), and a helper function costs V8 an identity check per call. Other
+ * activations (an upper clip, SiLU, …) run over the output afterwards: a clip bound passed as a
+ * number would stay live in a floating-point register through the multiply-add loops, and V8 has
+ * only 16 of them (measured 25–30 % slower matrix products).
+ *
+ * Cost model (V8, measured here): a typed-array access costs several instructions (map, bounds
+ * and base checks are not hoisted out of loops), a local variable none. So kernels maximise the
+ * work per access. The matrix products (and the general 1 → C convolution) keep 8 accumulators
+ * (two positions × four output channels) over weights stored in panels of four output channels:
+ * each weight load feeds two multiply-adds, each input load four (about 2 GMAC/s on one core).
+ * The kernels for BC-ResNet's fixed shapes ({@link conv5x5}, {@link residualFreqConv},
+ * {@link freqConvMean}, {@link timeConv}) hold their weights in local variables and loop over
+ * frames innermost, 2–3× faster than the general loops they fall back to for other shapes.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+
+/** Output channels per weight panel of {@link denseRows} and {@link planeConv}. */
+export const PANEL = 4;
+
+/**
+ * Rearranges a `[inSize, outSize]` row-major matrix (tfjs `Dense` kernel, or conv taps × channels)
+ * into ⌈outSize/4⌉ panels of four columns, each row-major over the input:
+ * `panels[(p·inSize + i)·4 + q] = W[i, 4p + q]` (zero past `outSize`), scaling column `j` by
+ * `scale[j]` when given (a folded normalisation).
+ */
+export function toPanels(
+  w: ArrayLike<number>,
+  inSize: number,
+  outSize: number,
+  scale: ArrayLike<number> | null,
+): Float64Array {
+  const blocks = Math.ceil(outSize / PANEL);
+  const out = new Float64Array(blocks * inSize * PANEL);
+  for (let p = 0; p < blocks; p++) {
+    for (let i = 0; i < inSize; i++) {
+      for (let q = 0; q < PANEL; q++) {
+        const j = p * PANEL + q;
+        if (j < outSize) {
+          out[(p * inSize + i) * PANEL + q] =
+            (w[i * outSize + j] as number) * (scale === null ? 1 : (scale[j] as number));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Stores four accumulators plus bias at `out[o…o+n)` (`n = min(4, left)`), through a ReLU when
+ * `relu`. Called once per four outputs, outside the multiply-add loops.
+ */
+function store4(
+  out: Float64Array,
+  o: number,
+  left: number,
+  bias: Float64Array,
+  bOff: number,
+  s0: number,
+  s1: number,
+  s2: number,
+  s3: number,
+  relu: boolean,
+): void {
+  let v0 = s0 + (bias[bOff] as number);
+  let v1 = s1 + (bias[bOff + 1] as number);
+  let v2 = s2 + (bias[bOff + 2] as number);
+  let v3 = s3 + (bias[bOff + 3] as number);
+  if (relu) {
+    v0 = (v0 + Math.abs(v0)) * 0.5;
+    v1 = (v1 + Math.abs(v1)) * 0.5;
+    v2 = (v2 + Math.abs(v2)) * 0.5;
+    v3 = (v3 + Math.abs(v3)) * 0.5;
+  }
+  out[o] = v0;
+  if (left >= 4) {
+    out[o + 1] = v1;
+    out[o + 2] = v2;
+    out[o + 3] = v3;
+  } else {
+    if (left > 1) out[o + 1] = v1;
+    if (left > 2) out[o + 2] = v2;
+  }
+}
+
+/**
+ * Row-wise matrix product with bias: for `n < rows`, `j < outSize`,
+ * `y[n·outSize + j] = act(bias[j] + Σ_k x[n·inSize + k] · W[k, j])`, `W` in {@link toPanels}
+ * layout, `bias` padded to a multiple of four. Two rows at a time share each weight load
+ * (tfjs `Dense`, i.e. a 1×1 convolution over every (frame, row) position).
+ */
+export function denseRows(
+  x: Float64Array,
+  rows: number,
+  inSize: number,
+  w: Float64Array,
+  bias: Float64Array,
+  outSize: number,
+  y: Float64Array,
+  relu: boolean,
+): void {
+  let n = 0;
+  for (; n + 1 < rows; n += 2) {
+    const xa = n * inSize;
+    const xb = xa + inSize;
+    const ya = n * outSize;
+    let o = 0;
+    for (let j = 0; j < outSize; j += PANEL) {
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let b0 = 0;
+      let b1 = 0;
+      let b2 = 0;
+      let b3 = 0;
+      for (let k = 0; k < inSize; k++) {
+        const u = x[xa + k] as number;
+        const v = x[xb + k] as number;
+        const w0 = w[o] as number;
+        const w1 = w[o + 1] as number;
+        const w2 = w[o + 2] as number;
+        const w3 = w[o + 3] as number;
+        a0 += u * w0;
+        a1 += u * w1;
+        a2 += u * w2;
+        a3 += u * w3;
+        b0 += v * w0;
+        b1 += v * w1;
+        b2 += v * w2;
+        b3 += v * w3;
+        o += PANEL;
+      }
+      store4(y, ya + j, outSize - j, bias, j, a0, a1, a2, a3, relu);
+      store4(y, ya + outSize + j, outSize - j, bias, j, b0, b1, b2, b3, relu);
+    }
+  }
+  if (n < rows) {
+    const xa = n * inSize;
+    const ya = n * outSize;
+    let o = 0;
+    for (let j = 0; j < outSize; j += PANEL) {
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let k = 0; k < inSize; k++) {
+        const u = x[xa + k] as number;
+        a0 += u * (w[o] as number);
+        a1 += u * (w[o + 1] as number);
+        a2 += u * (w[o + 2] as number);
+        a3 += u * (w[o + 3] as number);
+        o += PANEL;
+      }
+      store4(y, ya + j, outSize - j, bias, j, a0, a1, a2, a3, relu);
+    }
+  }
+}
+
+/** Geometry of a per-channel convolution over (time, frequency rows). */
+export interface ConvGeometry {
+  /** Input frames and rows. */
+  readonly frames: number;
+  readonly rows: number;
+  /** Output frames, rows and channels. */
+  readonly outFrames: number;
+  readonly outRows: number;
+  readonly channels: number;
+  /** Taps along time and frequency. */
+  readonly kt: number;
+  readonly kf: number;
+  /** Tap spacing along time and frequency. */
+  readonly dt: number;
+  readonly df: number;
+  /** Output stride along frequency (time is not strided). */
+  readonly stride: number;
+  /** Zero frames / rows before the input. */
+  readonly padTime: number;
+  readonly padRows: number;
+  /**
+   * Output rows per weight group: output row `r` uses weight set `⌊r / rowsPerGroup⌋` (a folded
+   * SubSpectralNorm gives each sub-band its own scaled copy; `outRows` otherwise).
+   */
+  readonly rowsPerGroup: number;
+}
+
+/**
+ * Size of the zero-bordered, transposed input plane of {@link planeConv}: `[rows, frames]` with
+ * every tap of every output inside, plus one frame of slack for the two-frame blocking.
+ */
+export function paddedPlaneSize(g: ConvGeometry): { rows: number; frames: number } {
+  return {
+    rows: Math.max(g.padRows + g.rows, (g.outRows - 1) * g.stride + (g.kf - 1) * g.df + 1),
+    frames: Math.max(g.padTime + g.frames, g.outFrames + (g.kt - 1) * g.dt) + 1,
+  };
+}
+
+/**
+ * Copies the 1-channel input plane `x` (`[frames, rows]`) transposed into the interior of the
+ * zero-bordered plane `xt` (`[paddedRows, paddedFrames]`, see {@link paddedPlaneSize}); the
+ * border, zero at allocation, is never written.
+ */
+export function padPlane(x: Float64Array, g: ConvGeometry, xt: Float64Array, paddedFrames: number): void {
+  const { frames, rows, padTime, padRows } = g;
+  for (let t = 0; t < frames; t++) {
+    const src = t * rows;
+    let dst = padRows * paddedFrames + padTime + t;
+    for (let r = 0; r < rows; r++) {
+      xt[dst] = x[src + r] as number;
+      dst += paddedFrames;
+    }
+  }
+}
+
+/**
+ * Full 1 → C convolution of a spectrogram (`SpectralConv` on a 1-channel input: BC-ResNet's 5×5
+ * stem):
+ *
+ * `y[t, r, c] = act(b[g, c] + Σ_{i<kt, j<kf} xt[r·s + j·df, t + i·dt] · W[g, i, j, c])`
+ *
+ * with `xt` the zero-bordered transposed plane of {@link padPlane} (so a kernel column is a run
+ * of frames and two consecutive frames sit side by side) and `g` the weight group of row `r`.
+ * `w`: per group, panels of four channels over the taps in (j, i) order,
+ * `w[((g·P + p)·kf + j)·kt + i)·4 + q]`; `bias`: `[groups, C]` padded by 4. Two consecutive
+ * frames share each weight load.
+ */
+export function planeConv(
+  xt: Float64Array,
+  paddedFrames: number,
+  g: ConvGeometry,
+  w: Float64Array,
+  bias: Float64Array,
+  y: Float64Array,
+  relu: boolean,
+): void {
+  const { outFrames, outRows, channels, kt, kf, dt, df, stride, rowsPerGroup } = g;
+  const taps = kt * kf;
+  const groupStride = Math.ceil(channels / PANEL) * taps * PANEL;
+  const frameStride = outRows * channels;
+  const colStep = df * paddedFrames;
+  const span = kt * dt;
+  for (let t = 0; t < outFrames; t += 2) {
+    const pair = t + 1 < outFrames;
+    for (let r = 0; r < outRows; r++) {
+      const group = Math.floor(r / rowsPerGroup);
+      const wg = group * groupStride;
+      const bg = group * channels;
+      const base = r * stride * paddedFrames + t;
+      const ya = (t * outRows + r) * channels;
+      for (let ch = 0; ch < channels; ch += PANEL) {
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        let b0 = 0;
+        let b1 = 0;
+        let b2 = 0;
+        let b3 = 0;
+        let o = wg + ch * taps;
+        for (let j = 0; j < kf; j++) {
+          const col = base + j * colStep;
+          const end = col + span;
+          // On an odd last frame the second position reads the slack frame and is discarded.
+          // Undilated kernels get their own loop: a literal unit step frees a register in V8's
+          // code for the hot loop (measured 15 % faster).
+          if (dt === 1) {
+            for (let p = col; p < end; p++) {
+              const u = xt[p] as number;
+              const v = xt[p + 1] as number;
+              const w0 = w[o] as number;
+              const w1 = w[o + 1] as number;
+              const w2 = w[o + 2] as number;
+              const w3 = w[o + 3] as number;
+              a0 += u * w0;
+              a1 += u * w1;
+              a2 += u * w2;
+              a3 += u * w3;
+              b0 += v * w0;
+              b1 += v * w1;
+              b2 += v * w2;
+              b3 += v * w3;
+              o += PANEL;
+            }
+          } else {
+            for (let p = col; p < end; p += dt) {
+              const u = xt[p] as number;
+              const v = xt[p + 1] as number;
+              const w0 = w[o] as number;
+              const w1 = w[o + 1] as number;
+              const w2 = w[o + 2] as number;
+              const w3 = w[o + 3] as number;
+              a0 += u * w0;
+              a1 += u * w1;
+              a2 += u * w2;
+              a3 += u * w3;
+              b0 += v * w0;
+              b1 += v * w1;
+              b2 += v * w2;
+              b3 += v * w3;
+              o += PANEL;
+            }
+          }
+        }
+        store4(y, ya + ch, channels - ch, bias, bg + ch, a0, a1, a2, a3, relu);
+        if (pair) store4(y, ya + frameStride + ch, channels - ch, bias, bg + ch, b0, b1, b2, b3, relu);
+      }
+    }
+  }
+}
+
+/**
+ * Copies `x` (`[frames, rows, C]`) into the interior of the zero-bordered `xp`
+ * (`[·, paddedRows, C]`), starting at frame `padTime` and row `padRows`; the border, zero at
+ * allocation, is never written.
+ */
+export function padFrames(
+  x: Float64Array,
+  frames: number,
+  rows: number,
+  C: number,
+  padTime: number,
+  padRows: number,
+  paddedRows: number,
+  xp: Float64Array,
+): void {
+  const run = rows * C;
+  for (let t = 0; t < frames; t++) {
+    const src = t * run;
+    const dst = ((t + padTime) * paddedRows + padRows) * C;
+    for (let k = 0; k < run; k++) xp[dst + k] = x[src + k] as number;
+  }
+}
+
+/**
+ * A 5×5 per-channel convolution (BC-ResNet's stem on a 1-channel plane, and its classifier's
+ * depthwise convolution), undilated, any frequency stride, on a zero-bordered input `xp` whose
+ * value at padded (frame, row, channel) is `xp[frame·frameStride + row·rowStride + c·chanStride]`
+ * (`chanStride` 0 reads one plane for every channel):
+ *
+ * `y[t, r, c] = act(b[g, c] + Σ_{i<5, j<5} xp[t + i, r·s + j, c] · W[g, i, j, c])`
+ *
+ * with `W` `[groups, 5, 5, C]` and `bias` `[groups, C]`. Per (row, channel) the 25 weights live in
+ * local variables and the padded frames stream through once: each frame's five values give the
+ * five time taps' partial sums at once, which a shift register of four accumulators adds into
+ * the five outputs they belong to (5 loads and 1 store per output instead of 25 loads:
+ * measured 2× faster than {@link planeConv} on the stem).
+ */
+export function conv5x5(
+  xp: Float64Array,
+  frameStride: number,
+  rowStride: number,
+  chanStride: number,
+  g: ConvGeometry,
+  w: Float64Array,
+  bias: Float64Array,
+  y: Float64Array,
+  relu: boolean,
+): void {
+  const { outFrames, outRows, channels: C, stride, rowsPerGroup } = g;
+  const outFrame = outRows * C;
+  const paddedFrames = outFrames + 4;
+  for (let r = 0; r < outRows; r++) {
+    const group = Math.floor(r / rowsPerGroup);
+    for (let c = 0; c < C; c++) {
+      const k = group * 25 * C + c;
+      const w00 = w[k] as number;
+      const w01 = w[k + C] as number;
+      const w02 = w[k + 2 * C] as number;
+      const w03 = w[k + 3 * C] as number;
+      const w04 = w[k + 4 * C] as number;
+      const w10 = w[k + 5 * C] as number;
+      const w11 = w[k + 6 * C] as number;
+      const w12 = w[k + 7 * C] as number;
+      const w13 = w[k + 8 * C] as number;
+      const w14 = w[k + 9 * C] as number;
+      const w20 = w[k + 10 * C] as number;
+      const w21 = w[k + 11 * C] as number;
+      const w22 = w[k + 12 * C] as number;
+      const w23 = w[k + 13 * C] as number;
+      const w24 = w[k + 14 * C] as number;
+      const w30 = w[k + 15 * C] as number;
+      const w31 = w[k + 16 * C] as number;
+      const w32 = w[k + 17 * C] as number;
+      const w33 = w[k + 18 * C] as number;
+      const w34 = w[k + 19 * C] as number;
+      const w40 = w[k + 20 * C] as number;
+      const w41 = w[k + 21 * C] as number;
+      const w42 = w[k + 22 * C] as number;
+      const w43 = w[k + 23 * C] as number;
+      const w44 = w[k + 24 * C] as number;
+      const b = bias[group * C + c] as number;
+      // After padded frame f, a_m holds output frame f − 3 + m's sum over time taps 0 … 3 − m.
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let p = r * stride * rowStride + c * chanStride;
+      let o = r * C + c;
+      for (let f = 0; f < paddedFrames; f++) {
+        const x0 = xp[p] as number;
+        const x1 = xp[p + rowStride] as number;
+        const x2 = xp[p + 2 * rowStride] as number;
+        const x3 = xp[p + 3 * rowStride] as number;
+        const x4 = xp[p + 4 * rowStride] as number;
+        // This frame is time tap i of output frame f − i.
+        const s0 = x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03 + x4 * w04;
+        const s1 = x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13 + x4 * w14;
+        const s2 = x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23 + x4 * w24;
+        const s3 = x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33 + x4 * w34;
+        const s4 = x0 * w40 + x1 * w41 + x2 * w42 + x3 * w43 + x4 * w44;
+        if (f >= 4) {
+          // Output frame f − 4 is complete.
+          const v = b + a0 + s4;
+          y[o] = relu ? (v + Math.abs(v)) * 0.5 : v;
+          o += outFrame;
+        }
+        a0 = a1 + s3;
+        a1 = a2 + s2;
+        a2 = a3 + s1;
+        a3 = s0;
+        p += frameStride;
+      }
+    }
+  }
+}
+
+/**
+ * Per output frame, the first and one-past-last time tap `i` whose input frame
+ * `t + i·dt − padTime` lies inside `[0, frames)`: `[t] = first`, `[outFrames + t] = end`.
+ */
+export function frameTapRanges(g: ConvGeometry): Int32Array {
+  const out = new Int32Array(2 * g.outFrames);
+  for (let t = 0; t < g.outFrames; t++) {
+    let first = 0;
+    while (first < g.kt && t + first * g.dt - g.padTime < 0) first++;
+    let end = g.kt;
+    while (end > first && t + (end - 1) * g.dt - g.padTime >= g.frames) end--;
+    out[t] = first;
+    out[g.outFrames + t] = end;
+  }
+  return out;
+}
+
+/**
+ * Per output row, the first and one-past-last frequency tap `j` whose input row
+ * `r·s + j·df − padRows` lies inside `[0, rows)`: `[r] = first`, `[outRows + r] = end`.
+ */
+export function rowTapRanges(g: ConvGeometry): Int32Array {
+  const out = new Int32Array(2 * g.outRows);
+  for (let r = 0; r < g.outRows; r++) {
+    let first = 0;
+    while (first < g.kf && r * g.stride + first * g.df - g.padRows < 0) first++;
+    let end = g.kf;
+    while (end > first && r * g.stride + (end - 1) * g.df - g.padRows >= g.rows) end--;
+    out[r] = first;
+    out[g.outRows + r] = end;
+  }
+  return out;
+}
+
+/**
+ * Depthwise (per-channel) convolution of any geometry (`TemporalConv`, a `SpectralConv` on C
+ * channels):
+ *
+ * `y[t, r, c] = act(b[g, c] + Σ_{i, j} x[t + i·dt − pt, r·s + j·df − pr, c] · W[g, i, j, c])`
+ *
+ * over the taps inside the input (zero padding contributes nothing), `W`: `[groups, kt, kf, C]`,
+ * `bias`: `[groups, C]`, tap ranges from {@link frameTapRanges} / {@link rowTapRanges}. `act` is
+ * a ReLU (`relu`) or the identity. With `mean` (length `outFrames · C`), also
+ * writes the mean over output rows of the activated output (a following `FrequencyMean`). Two
+ * channels at a time (an odd last channel runs paired with itself).
+ */
+export function depthwiseConv(
+  x: Float64Array,
+  g: ConvGeometry,
+  frameTaps: Int32Array,
+  rowTaps: Int32Array,
+  w: Float64Array,
+  bias: Float64Array,
+  y: Float64Array,
+  relu: boolean,
+  mean: Float64Array | null,
+): void {
+  const { rows, outFrames, outRows, channels: C, kt, kf, dt, df, stride, padTime, padRows, rowsPerGroup } = g;
+  const inv = 1 / outRows;
+  const rowStep = df * C;
+  const frameStep = dt * rows * C;
+  for (let t = 0; t < outFrames; t++) {
+    const iFirst = frameTaps[t] as number;
+    const iEnd = frameTaps[outFrames + t] as number;
+    const mt = t * C;
+    for (let c = 0; c < C; c += 2) {
+      const d = c + 1 < C ? 1 : 0;
+      let ma = 0;
+      let mb = 0;
+      for (let r = 0; r < outRows; r++) {
+        const group = Math.floor(r / rowsPerGroup);
+        const jFirst = rowTaps[r] as number;
+        const jEnd = rowTaps[outRows + r] as number;
+        let a = bias[group * C + c] as number;
+        let b = bias[group * C + c + d] as number;
+        let xi = ((t + iFirst * dt - padTime) * rows + r * stride + jFirst * df - padRows) * C + c;
+        let wi = ((group * kt + iFirst) * kf + jFirst) * C + c;
+        const taps = jEnd - jFirst;
+        const wSkip = (kf - taps) * C;
+        const xSkip = frameStep - taps * rowStep;
+        for (let i = iFirst; i < iEnd; i++) {
+          for (let j = 0; j < taps; j++) {
+            a += (x[xi] as number) * (w[wi] as number);
+            b += (x[xi + d] as number) * (w[wi + d] as number);
+            xi += rowStep;
+            wi += C;
+          }
+          xi += xSkip;
+          wi += wSkip;
+        }
+        if (relu) {
+          a = (a + Math.abs(a)) * 0.5;
+          b = (b + Math.abs(b)) * 0.5;
+        }
+        const yo = (t * outRows + r) * C + c;
+        y[yo] = a;
+        y[yo + d] = b;
+        ma += a;
+        mb += b;
+      }
+      if (mean !== null) {
+        mean[mt + c] = ma * inv;
+        mean[mt + c + d] = mb * inv;
+      }
+    }
+  }
+}
+
+/**
+ * Effective weights of the mean over output rows of a 3-tap frequency convolution (see
+ * {@link freqConvMean}), from the convolution's `[groups, 3, C]` weights and `[groups, C]` bias:
+ * `weff[q, c] = (1/R') Σ_{r, j : r·s + j − 1 = q} W[g(r), j, c]` for input row `q`, and
+ * `beff[c] = (1/R') Σ_r b[g(r), c]`.
+ */
+export function freqConvMeanWeights(
+  g: ConvGeometry,
+  w: Float64Array,
+  bias: Float64Array,
+): { weights: Float64Array; bias: Float64Array } {
+  const { rows, outRows, channels: C, stride, rowsPerGroup } = g;
+  const weights = new Float64Array(rows * C);
+  const b = new Float64Array(C);
+  for (let r = 0; r < outRows; r++) {
+    const group = Math.floor(r / rowsPerGroup);
+    for (let c = 0; c < C; c++) b[c] = (b[c] as number) + (bias[group * C + c] as number) / outRows;
+    for (let j = 0; j < 3; j++) {
+      const q = r * stride + j - 1;
+      if (q < 0 || q >= rows) continue;
+      for (let c = 0; c < C; c++) {
+        weights[q * C + c] =
+          (weights[q * C + c] as number) + (w[(group * 3 + j) * C + c] as number) / outRows;
+      }
+    }
+  }
+  return { weights, bias: b };
+}
+
+/**
+ * `FrequencyMean` of a 3-tap frequency convolution computed from its input: since both are
+ * linear, `mean_r conv(x)[t, r, c] = beff[c] + Σ_q x[t, q, c] · weff[q, c]` (weights from
+ * {@link freqConvMeanWeights}): one multiply-add per input value instead of three per output,
+ * and the convolution's output need not be stored.
+ */
+export function freqConvMean(
+  x: Float64Array,
+  frames: number,
+  rows: number,
+  C: number,
+  weff: Float64Array,
+  beff: Float64Array,
+  m: Float64Array,
+): void {
+  if (rows % 5 === 0) {
+    // Per channel and chunk of five rows, the weights in local variables, frames innermost.
+    const frame = rows * C;
+    for (let c = 0; c < C; c++) {
+      for (let r0 = 0; r0 < rows; r0 += 5) {
+        const k = r0 * C + c;
+        const w0 = weff[k] as number;
+        const w1 = weff[k + C] as number;
+        const w2 = weff[k + 2 * C] as number;
+        const w3 = weff[k + 3 * C] as number;
+        const w4 = weff[k + 4 * C] as number;
+        const first = r0 === 0;
+        const b = beff[c] as number;
+        let p = k;
+        let o = c;
+        for (let t = 0; t < frames; t++) {
+          const sum =
+            (x[p] as number) * w0 +
+            (x[p + C] as number) * w1 +
+            (x[p + 2 * C] as number) * w2 +
+            (x[p + 3 * C] as number) * w3 +
+            (x[p + 4 * C] as number) * w4;
+          m[o] = first ? b + sum : (m[o] as number) + sum;
+          p += frame;
+          o += C;
+        }
+      }
+    }
+    return;
+  }
+  for (let t = 0; t < frames; t++) {
+    const xt = t * rows * C;
+    const mt = t * C;
+    for (let c = 0; c < C; c++) {
+      let a = beff[c] as number;
+      for (let q = 0; q < rows; q++) a += (x[xt + q * C + c] as number) * (weff[q * C + c] as number);
+      m[mt + c] = a;
+    }
+  }
+}
+
+/** {@link residualFreqConv} for any geometry: rows walked in order, two channels at a time. */
+function residualSliding(
+  x: Float64Array,
+  g: ConvGeometry,
+  w: Float64Array,
+  bias: Float64Array,
+  e: Float64Array | null,
+  y: Float64Array,
+  relu: boolean,
+  mean: Float64Array | null,
+  meanW: Float64Array,
+  meanB: Float64Array,
+): void {
+  const { rows: R, outFrames, outRows, channels: C, stride, rowsPerGroup } = g;
+  const groups = outRows / rowsPerGroup;
+  const inFrame = R * C;
+  const outFrame = outRows * C;
+  const withMean = mean !== null;
+  for (let t = 0; t < outFrames; t++) {
+    for (let c = 0; c < C; c += 2) {
+      // An odd last channel runs paired with itself (same values, stored twice).
+      const d = c + 1 < C ? 1 : 0;
+      const ea = e === null ? 0 : (e[t * C + c] as number);
+      const eb = e === null ? 0 : (e[t * C + c + d] as number);
+      let p = t * inFrame + c;
+      let q = t * outFrame + c;
+      let mw = c;
+      let ma = 0;
+      let mb = 0;
+      let pa = 0;
+      let pb = 0;
+      let ca = x[p] as number;
+      let cb = x[p + d] as number;
+      let r = 0;
+      for (let group = 0; group < groups; group++) {
+        const wg = group * 3 * C + c;
+        const wa0 = w[wg] as number;
+        const wa1 = w[wg + C] as number;
+        const wa2 = w[wg + 2 * C] as number;
+        const wb0 = w[wg + d] as number;
+        const wb1 = w[wg + C + d] as number;
+        const wb2 = w[wg + 2 * C + d] as number;
+        const ba = (bias[group * C + c] as number) + ea;
+        const bb = (bias[group * C + c + d] as number) + eb;
+        const groupEnd = r + rowsPerGroup;
+        if (stride === 1) {
+          // The last row has no next row (zero padding): peeled off the loop.
+          const last = groupEnd === R;
+          const end = last ? groupEnd - 1 : groupEnd;
+          for (; r < end; r++) {
+            const na = x[p + C] as number;
+            const nb = x[p + C + d] as number;
+            let va = ba + pa * wa0 + ca * wa1 + na * wa2;
+            let vb = bb + pb * wb0 + cb * wb1 + nb * wb2;
+            if (relu) {
+              va = (va + Math.abs(va)) * 0.5;
+              vb = (vb + Math.abs(vb)) * 0.5;
+            }
+            y[q] = va;
+            y[q + d] = vb;
+            if (withMean) {
+              ma += va * (meanW[mw] as number);
+              mb += vb * (meanW[mw + d] as number);
+              mw += C;
+            }
+            pa = ca;
+            pb = cb;
+            ca = na;
+            cb = nb;
+            p += C;
+            q += C;
+          }
+          if (last) {
+            let va = ba + pa * wa0 + ca * wa1;
+            let vb = bb + pb * wb0 + cb * wb1;
+            if (relu) {
+              va = (va + Math.abs(va)) * 0.5;
+              vb = (vb + Math.abs(vb)) * 0.5;
+            }
+            y[q] = va;
+            y[q + d] = vb;
+            if (withMean) {
+              ma += va * (meanW[mw] as number);
+              mb += vb * (meanW[mw + d] as number);
+            }
+            r++;
+          }
+        } else {
+          for (; r < groupEnd; r++) {
+            const centre = r * stride;
+            const xi = t * inFrame + centre * C + c;
+            let va = ba + (x[xi] as number) * wa1;
+            let vb = bb + (x[xi + d] as number) * wb1;
+            if (centre > 0) {
+              va += (x[xi - C] as number) * wa0;
+              vb += (x[xi - C + d] as number) * wb0;
+            }
+            if (centre + 1 < R) {
+              va += (x[xi + C] as number) * wa2;
+              vb += (x[xi + C + d] as number) * wb2;
+            }
+            if (relu) {
+              va = (va + Math.abs(va)) * 0.5;
+              vb = (vb + Math.abs(vb)) * 0.5;
+            }
+            y[q] = va;
+            y[q + d] = vb;
+            if (withMean) {
+              ma += va * (meanW[mw] as number);
+              mb += vb * (meanW[mw + d] as number);
+              mw += C;
+            }
+            q += C;
+          }
+        }
+      }
+      if (mean !== null) {
+        mean[t * C + c] = (meanB[c] as number) + ma;
+        mean[t * C + c + d] = (meanB[c + d] as number) + mb;
+      }
+    }
+  }
+}
+
+/**
+ * {@link residualFreqConv} at stride 1 for a number of rows divisible by 5 (BC-ResNet with 40
+ * mels: 20, 10 and 5 rows): per channel and chunk of five rows, the chunk's 15 weights, 5 biases
+ * and 5 mean weights live in local variables and the frames are the inner loop, so each frame
+ * costs 5–7 loads and 5 stores for 5 outputs (the sliding loop reloads the weights of every
+ * sub-band for every frame: 2–3× slower where sub-bands are one row high).
+ */
+function residualChunks5(
+  x: Float64Array,
+  g: ConvGeometry,
+  w: Float64Array,
+  bias: Float64Array,
+  e: Float64Array | null,
+  y: Float64Array,
+  relu: boolean,
+  mean: Float64Array | null,
+  meanW: Float64Array,
+  meanB: Float64Array,
+): void {
+  const { rows: R, outFrames: T, channels: C, rowsPerGroup } = g;
+  const frame = R * C;
+  const withMean = mean !== null;
+  for (let c = 0; c < C; c++) {
+    for (let r0 = 0; r0 < R; r0 += 5) {
+      const top = r0 > 0;
+      const bottom = r0 + 5 < R;
+      // Row r of the chunk uses the weights of its sub-band: [group][tap][C] and [group][C].
+      const k0 = Math.floor(r0 / rowsPerGroup) * C + c;
+      const k1 = Math.floor((r0 + 1) / rowsPerGroup) * C + c;
+      const k2 = Math.floor((r0 + 2) / rowsPerGroup) * C + c;
+      const k3 = Math.floor((r0 + 3) / rowsPerGroup) * C + c;
+      const k4 = Math.floor((r0 + 4) / rowsPerGroup) * C + c;
+      const a0 = top ? (w[3 * k0 - 2 * c] as number) : 0;
+      const a1 = w[3 * k0 - 2 * c + C] as number;
+      const a2 = w[3 * k0 - 2 * c + 2 * C] as number;
+      const b0 = w[3 * k1 - 2 * c] as number;
+      const b1 = w[3 * k1 - 2 * c + C] as number;
+      const b2 = w[3 * k1 - 2 * c + 2 * C] as number;
+      const c0 = w[3 * k2 - 2 * c] as number;
+      const c1 = w[3 * k2 - 2 * c + C] as number;
+      const c2 = w[3 * k2 - 2 * c + 2 * C] as number;
+      const d0 = w[3 * k3 - 2 * c] as number;
+      const d1 = w[3 * k3 - 2 * c + C] as number;
+      const d2 = w[3 * k3 - 2 * c + 2 * C] as number;
+      const e0 = w[3 * k4 - 2 * c] as number;
+      const e1 = w[3 * k4 - 2 * c + C] as number;
+      const e2 = bottom ? (w[3 * k4 - 2 * c + 2 * C] as number) : 0;
+      const biasA = bias[k0] as number;
+      const biasB = bias[k1] as number;
+      const biasC = bias[k2] as number;
+      const biasD = bias[k3] as number;
+      const biasE = bias[k4] as number;
+      const mA = withMean ? (meanW[r0 * C + c] as number) : 0;
+      const mB = withMean ? (meanW[(r0 + 1) * C + c] as number) : 0;
+      const mC = withMean ? (meanW[(r0 + 2) * C + c] as number) : 0;
+      const mD = withMean ? (meanW[(r0 + 3) * C + c] as number) : 0;
+      const mE = withMean ? (meanW[(r0 + 4) * C + c] as number) : 0;
+      const mBias = r0 === 0 && withMean ? (meanB[c] as number) : 0;
+      let p = r0 * C + c;
+      let et = c;
+      for (let t = 0; t < T; t++) {
+        const ev = e === null ? 0 : (e[et] as number);
+        const xm = top ? (x[p - C] as number) : 0;
+        const x0 = x[p] as number;
+        const x1 = x[p + C] as number;
+        const x2 = x[p + 2 * C] as number;
+        const x3 = x[p + 3 * C] as number;
+        const x4 = x[p + 4 * C] as number;
+        const xp = bottom ? (x[p + 5 * C] as number) : 0;
+        let vA = ev + biasA + xm * a0 + x0 * a1 + x1 * a2;
+        let vB = ev + biasB + x0 * b0 + x1 * b1 + x2 * b2;
+        let vC = ev + biasC + x1 * c0 + x2 * c1 + x3 * c2;
+        let vD = ev + biasD + x2 * d0 + x3 * d1 + x4 * d2;
+        let vE = ev + biasE + x3 * e0 + x4 * e1 + xp * e2;
+        if (relu) {
+          vA = (vA + Math.abs(vA)) * 0.5;
+          vB = (vB + Math.abs(vB)) * 0.5;
+          vC = (vC + Math.abs(vC)) * 0.5;
+          vD = (vD + Math.abs(vD)) * 0.5;
+          vE = (vE + Math.abs(vE)) * 0.5;
+        }
+        y[p] = vA;
+        y[p + C] = vB;
+        y[p + 2 * C] = vC;
+        y[p + 3 * C] = vD;
+        y[p + 4 * C] = vE;
+        if (mean !== null) {
+          const sum = mBias + vA * mA + vB * mB + vC * mC + vD * mD + vE * mE;
+          mean[et] = r0 === 0 ? sum : (mean[et] as number) + sum;
+        }
+        p += frame;
+        et += C;
+      }
+    }
+  }
+}
+
+/** {@link residualChunks5} at frequency stride 2 (output rows divisible by 5). */
+function residualChunks5Stride2(
+  x: Float64Array,
+  g: ConvGeometry,
+  w: Float64Array,
+  bias: Float64Array,
+  e: Float64Array | null,
+  y: Float64Array,
+  relu: boolean,
+  mean: Float64Array | null,
+  meanW: Float64Array,
+  meanB: Float64Array,
+): void {
+  const { rows: R, outRows, outFrames: T, channels: C, rowsPerGroup } = g;
+  const inFrame = R * C;
+  const outFrame = outRows * C;
+  const withMean = mean !== null;
+  for (let c = 0; c < C; c++) {
+    for (let r0 = 0; r0 < outRows; r0 += 5) {
+      const top = r0 > 0;
+      // Output row r reads input rows 2r − 1, 2r, 2r + 1.
+      const bottom = 2 * r0 + 9 < R;
+      // Row r of the chunk uses the weights of its sub-band: [group][tap][C] and [group][C].
+      const k0 = Math.floor(r0 / rowsPerGroup) * C + c;
+      const k1 = Math.floor((r0 + 1) / rowsPerGroup) * C + c;
+      const k2 = Math.floor((r0 + 2) / rowsPerGroup) * C + c;
+      const k3 = Math.floor((r0 + 3) / rowsPerGroup) * C + c;
+      const k4 = Math.floor((r0 + 4) / rowsPerGroup) * C + c;
+      const a0 = top ? (w[3 * k0 - 2 * c] as number) : 0;
+      const a1 = w[3 * k0 - 2 * c + C] as number;
+      const a2 = w[3 * k0 - 2 * c + 2 * C] as number;
+      const b0 = w[3 * k1 - 2 * c] as number;
+      const b1 = w[3 * k1 - 2 * c + C] as number;
+      const b2 = w[3 * k1 - 2 * c + 2 * C] as number;
+      const c0 = w[3 * k2 - 2 * c] as number;
+      const c1 = w[3 * k2 - 2 * c + C] as number;
+      const c2 = w[3 * k2 - 2 * c + 2 * C] as number;
+      const d0 = w[3 * k3 - 2 * c] as number;
+      const d1 = w[3 * k3 - 2 * c + C] as number;
+      const d2 = w[3 * k3 - 2 * c + 2 * C] as number;
+      const e0 = w[3 * k4 - 2 * c] as number;
+      const e1 = w[3 * k4 - 2 * c + C] as number;
+      const e2 = bottom ? (w[3 * k4 - 2 * c + 2 * C] as number) : 0;
+      const biasA = bias[k0] as number;
+      const biasB = bias[k1] as number;
+      const biasC = bias[k2] as number;
+      const biasD = bias[k3] as number;
+      const biasE = bias[k4] as number;
+      const mA = withMean ? (meanW[r0 * C + c] as number) : 0;
+      const mB = withMean ? (meanW[(r0 + 1) * C + c] as number) : 0;
+      const mC = withMean ? (meanW[(r0 + 2) * C + c] as number) : 0;
+      const mD = withMean ? (meanW[(r0 + 3) * C + c] as number) : 0;
+      const mE = withMean ? (meanW[(r0 + 4) * C + c] as number) : 0;
+      const mBias = r0 === 0 && withMean ? (meanB[c] as number) : 0;
+      let p = 2 * r0 * C + c;
+      let q = r0 * C + c;
+      let et = c;
+      for (let t = 0; t < T; t++) {
+        const ev = e === null ? 0 : (e[et] as number);
+        const xm = top ? (x[p - C] as number) : 0;
+        const x0 = x[p] as number;
+        const x1 = x[p + C] as number;
+        const x2 = x[p + 2 * C] as number;
+        const x3 = x[p + 3 * C] as number;
+        const x4 = x[p + 4 * C] as number;
+        const x5 = x[p + 5 * C] as number;
+        const x6 = x[p + 6 * C] as number;
+        const x7 = x[p + 7 * C] as number;
+        const x8 = x[p + 8 * C] as number;
+        const x9 = bottom ? (x[p + 9 * C] as number) : 0;
+        let vA = ev + biasA + xm * a0 + x0 * a1 + x1 * a2;
+        let vB = ev + biasB + x1 * b0 + x2 * b1 + x3 * b2;
+        let vC = ev + biasC + x3 * c0 + x4 * c1 + x5 * c2;
+        let vD = ev + biasD + x5 * d0 + x6 * d1 + x7 * d2;
+        let vE = ev + biasE + x7 * e0 + x8 * e1 + x9 * e2;
+        if (relu) {
+          vA = (vA + Math.abs(vA)) * 0.5;
+          vB = (vB + Math.abs(vB)) * 0.5;
+          vC = (vC + Math.abs(vC)) * 0.5;
+          vD = (vD + Math.abs(vD)) * 0.5;
+          vE = (vE + Math.abs(vE)) * 0.5;
+        }
+        y[q] = vA;
+        y[q + C] = vB;
+        y[q + 2 * C] = vC;
+        y[q + 3 * C] = vD;
+        y[q + 4 * C] = vE;
+        if (mean !== null) {
+          const sum = mBias + vA * mA + vB * mB + vC * mC + vD * mD + vE * mE;
+          mean[et] = r0 === 0 ? sum : (mean[et] as number) + sum;
+        }
+        p += inFrame;
+        q += outFrame;
+        et += C;
+      }
+    }
+  }
+}
+
+/**
+ * BC-ResNet's residual sum with its 3-tap frequency convolution computed on the fly (`kt = 1`,
+ * `kf = 3`, `df = 1`, one zero row each side, stride `s`, any weight groups):
+ *
+ * `y[t, r, c] = act(e[t, c] + b[g, c] + Σ_{j<3} x[t, r·s + j − 1, c] · W[g, j, c])`
+ *
+ * where `e` is a broadcast `[frames, 1, C]` term (the temporal path) or absent (null). An
+ * identity term `+ x[t, r, c]` (stride 1) is folded into the centre weight by the caller.
+ * Per frame and pair of channels the rows are walked in order with the group's weights and the
+ * broadcast term in registers; at stride 1 each input value is loaded once and slides through
+ * the three taps.
+ *
+ * With `mean` (`[frames, C]`), also computes the next block's {@link freqConvMean} of `y` with
+ * its weights `meanW` (`[outRows, C]`) and bias `meanB` (`[C]`) while `y` is in registers.
+ */
+export function residualFreqConv(
+  x: Float64Array,
+  g: ConvGeometry,
+  w: Float64Array,
+  bias: Float64Array,
+  e: Float64Array | null,
+  y: Float64Array,
+  relu: boolean,
+  mean: Float64Array | null,
+  meanW: Float64Array,
+  meanB: Float64Array,
+): void {
+  if (g.stride === 1 && g.rows % 5 === 0) residualChunks5(x, g, w, bias, e, y, relu, mean, meanW, meanB);
+  else if (g.stride === 2 && g.outRows % 5 === 0) {
+    residualChunks5Stride2(x, g, w, bias, e, y, relu, mean, meanW, meanB);
+  } else residualSliding(x, g, w, bias, e, y, relu, mean, meanW, meanB);
+}
+
+/** {@link timeConv} for any number of taps: tap by tap over whole frames. */
+function timeConvTaps(
+  x: Float64Array,
+  g: ConvGeometry,
+  w: Float64Array,
+  bias: Float64Array,
+  y: Float64Array,
+  relu: boolean,
+): void {
+  const { frames, rows: R, outFrames, channels: C, kt, dt, padTime, rowsPerGroup } = g;
+  const frame = R * C;
+  for (let t = 0; t < outFrames; t++) {
+    for (let r = 0; r < R; r++) {
+      const bg = Math.floor(r / rowsPerGroup) * C;
+      const o = t * frame + r * C;
+      for (let c = 0; c < C; c++) y[o + c] = bias[bg + c] as number;
+    }
+  }
+  for (let i = 0; i < kt; i++) {
+    // Output frame t reads input frame t + shift.
+    const shift = i * dt - padTime;
+    const first = shift < 0 ? -shift : 0;
+    const end = Math.min(outFrames, frames - shift);
+    for (let r = 0; r < R; r++) {
+      const wo = (Math.floor(r / rowsPerGroup) * kt + i) * C;
+      for (let t = first; t < end; t++) {
+        const o = t * frame + r * C;
+        const xo = o + shift * frame;
+        for (let c = 0; c < C; c++)
+          y[o + c] = (y[o + c] as number) + (x[xo + c] as number) * (w[wo + c] as number);
+      }
+    }
+  }
+  const size = outFrames * frame;
+  if (relu)
+    for (let k = 0; k < size; k++) {
+      const v = y[k] as number;
+      y[k] = (v + Math.abs(v)) * 0.5;
+    }
+}
+
+/**
+ * {@link timeConv} for three taps (BC-ResNet's temporal convolutions): per (row, channel) the three
+ * weights and the bias live in local variables and the frames are the inner loop, so each output
+ * costs three loads and one store.
+ */
+function timeConv3(
+  x: Float64Array,
+  g: ConvGeometry,
+  w: Float64Array,
+  bias: Float64Array,
+  y: Float64Array,
+  relu: boolean,
+): void {
+  const { frames, rows: R, outFrames, channels: C, dt, padTime, rowsPerGroup } = g;
+  const frame = R * C;
+  const step = dt * frame;
+  // Frames whose three taps all fall inside the input need no bounds tests.
+  const inner0 = Math.max(0, padTime);
+  const inner1 = Math.max(inner0, Math.min(outFrames, frames + padTime - 2 * dt));
+  for (let r = 0; r < R; r++) {
+    const group = Math.floor(r / rowsPerGroup);
+    for (let c = 0; c < C; c++) {
+      const wo = group * 3 * C + c;
+      const w0 = w[wo] as number;
+      const w1 = w[wo + C] as number;
+      const w2 = w[wo + 2 * C] as number;
+      const b = bias[group * C + c] as number;
+      const base = r * C + c;
+      for (let t = 0; t < outFrames; t++) {
+        if (t === inner0) {
+          let p = (t - padTime) * frame + base;
+          let o = t * frame + base;
+          for (; t < inner1; t++) {
+            const v =
+              b + (x[p] as number) * w0 + (x[p + step] as number) * w1 + (x[p + 2 * step] as number) * w2;
+            y[o] = relu ? (v + Math.abs(v)) * 0.5 : v;
+            p += frame;
+            o += frame;
+          }
+          if (t >= outFrames) break;
+        }
+        // Tap i reads input frame t + i·dt − padTime; frames outside the input are zeros.
+        const t0 = t - padTime;
+        const p = t0 * frame + base;
+        let v = b;
+        if (t0 >= 0 && t0 < frames) v += (x[p] as number) * w0;
+        if (t0 + dt >= 0 && t0 + dt < frames) v += (x[p + step] as number) * w1;
+        if (t0 + 2 * dt >= 0 && t0 + 2 * dt < frames) v += (x[p + 2 * step] as number) * w2;
+        y[t * frame + base] = relu ? (v + Math.abs(v)) * 0.5 : v;
+      }
+    }
+  }
+}
+
+/**
+ * Depthwise convolution along time only (`kf = 1`: `TemporalConv`), any taps, dilation and time
+ * padding, weights per row group:
+ *
+ * `y[t, r, c] = act(b[g, c] + Σ_i x[t + i·dt − pt, r, c] · W[g, i, c])`
+ *
+ * computed tap by tap over whole frames (`R·C` contiguous values), each tap over the output frames
+ * whose input frame exists; `act` is a ReLU or the identity. `W`:
+ * `[groups, kt, C]`, `bias`: `[groups, C]`.
+ */
+export function timeConv(
+  x: Float64Array,
+  g: ConvGeometry,
+  w: Float64Array,
+  bias: Float64Array,
+  y: Float64Array,
+  relu: boolean,
+): void {
+  if (g.kt === 3) timeConv3(x, g, w, bias, y, relu);
+  else timeConvTaps(x, g, w, bias, y, relu);
+}
+
+/** `out[t·C + c] = mean_r x[(t·R + r)·C + c]`: `FrequencyMean` on its own. */
+export function frequencyMean(
+  x: Float64Array,
+  frames: number,
+  rows: number,
+  C: number,
+  out: Float64Array,
+): void {
+  const inv = 1 / rows;
+  for (let t = 0; t < frames; t++) {
+    const o = t * C;
+    const xt = t * rows * C;
+    for (let c = 0; c < C; c++) out[o + c] = x[xt + c] as number;
+    for (let r = 1; r < rows; r++) {
+      const xr = xt + r * C;
+      for (let c = 0; c < C; c++) out[o + c] = (out[o + c] as number) + (x[xr + c] as number);
+    }
+    for (let c = 0; c < C; c++) out[o + c] = (out[o + c] as number) * inv;
+  }
+}
+
+/**
+ * `y[k] = act(x[k] · scale[k mod n] + offset[k mod n])` for `k < size`, `n = scale.length`
+ * (a normalisation not folded into a producer, spelled out per element of one frame).
+ */
+export function affine(
+  x: Float64Array,
+  size: number,
+  scale: Float64Array,
+  offset: Float64Array,
+  y: Float64Array,
+  relu: boolean,
+): void {
+  const n = scale.length;
+  for (let base = 0; base < size; base += n) {
+    for (let k = 0; k < n; k++) {
+      const v = (x[base + k] as number) * (scale[k] as number) + (offset[k] as number);
+      y[base + k] = relu ? (v + Math.abs(v)) * 0.5 : v;
+    }
+  }
+}
+
+/**
+ * `y (+)= x` over `frames × rows × C`, where `x` has `rows` rows or 1 (broadcast over
+ * frequency: BC-ResNet's residual adds `[T, 1, C]` temporal features); `first` writes instead of
+ * adding.
+ */
+export function addInto(
+  x: Float64Array,
+  xRows: number,
+  frames: number,
+  rows: number,
+  C: number,
+  y: Float64Array,
+  first: boolean,
+): void {
+  const step = xRows === 1 ? 0 : C;
+  let o = 0;
+  for (let t = 0; t < frames; t++) {
+    let ix = t * xRows * C;
+    for (let r = 0; r < rows; r++) {
+      if (first) for (let c = 0; c < C; c++) y[o + c] = x[ix + c] as number;
+      else for (let c = 0; c < C; c++) y[o + c] = (y[o + c] as number) + (x[ix + c] as number);
+      o += C;
+      ix += step;
+    }
+  }
+}
+
+/** `y[k] = max(0, y[k])` for `k < size`. */
+export function reluAll(y: Float64Array, size: number): void {
+  for (let k = 0; k < size; k++) {
+    const v = y[k] as number;
+    y[k] = (v + Math.abs(v)) * 0.5;
+  }
+}
+
+/** `y[k] = min(hi, y[k])` for `k < size`. */
+export function clipAbove(y: Float64Array, size: number, hi: number): void {
+  for (let k = 0; k < size; k++) if ((y[k] as number) > hi) y[k] = hi;
+}
+
+/** `out[c] = mean_n x[n·C + c]` over `positions` rows: the global average pooling over time (and rows). */
+export function meanPositions(x: Float64Array, positions: number, C: number, out: Float64Array): void {
+  frequencyMean(x, 1, positions, C, out);
+}
