@@ -1,7 +1,7 @@
 // Smoke check of the built package as a consumer sees it: every subpath of the export map resolves
 // from ESM and CommonJS, exports what it should, and the front end runs.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -65,6 +65,15 @@ try {
   check(false, 'empty input throws');
 } catch (e) {
   check(e instanceof KwsError && e.code === 'EMPTY_INPUT', 'empty input throws KwsError EMPTY_INPUT');
+}
+
+// Every sourceMappingURL in dist names a map that ships (the embedded-model chunks have none).
+const dist = new URL('../dist/', import.meta.url);
+for (const name of readdirSync(dist)) {
+  if (!/\.c?js$/.test(name)) continue;
+  for (const [, map] of readFileSync(new URL(name, dist), 'utf8').matchAll(/^\/\/# sourceMappingURL=(.*)$/gm)) {
+    check(existsSync(new URL(map, dist)), `dist/${name} points at a source map that exists (${map})`);
+  }
 }
 
 if (failures > 0) {
