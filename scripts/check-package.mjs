@@ -71,7 +71,9 @@ try {
 const dist = new URL('../dist/', import.meta.url);
 for (const name of readdirSync(dist)) {
   if (!/\.c?js$/.test(name)) continue;
-  for (const [, map] of readFileSync(new URL(name, dist), 'utf8').matchAll(/^\/\/# sourceMappingURL=(.*)$/gm)) {
+  for (const [, map] of readFileSync(new URL(name, dist), 'utf8').matchAll(
+    /^\/\/# sourceMappingURL=(.*)$/gm,
+  )) {
     check(existsSync(new URL(map, dist)), `dist/${name} points at a source map that exists (${map})`);
   }
 }
