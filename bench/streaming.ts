@@ -2,17 +2,22 @@
  * Streaming cost per hop, window mode vs stateful CRNN mode, in one run, on 60 s of generated
  * audio (quiet noise with tones) and the default CRNN (101 × 40 log-mels, 12 classes):
  *   - model only: the inference mode fed precomputed `center: false` log-mels one hop (8 frames
- *     = 80 ms) at a time: `WindowMode` (tfjs-layers `predict` on the wasm backend, one window of
- *     101 frames per hop) vs `CrnnStatefulMode` (compiled plain-TS CRNN, GRU state carried);
+ *     = 80 ms) at a time: `WindowMode` with `runtime: 'tfjs'` (tfjs-layers `predict` on the wasm
+ *     backend, one window of 101 frames per hop) and with its default compiled runtime
+ *     (`compileCrnn`, plain TS), vs `CrnnStatefulMode` (compiled plain-TS CRNN, GRU state carried);
  *   - end to end: `StreamingKWS.push` of 80 ms chunks of 16 kHz audio (front end, inference,
- *     smoothing, detection), both modes at hopMs 80, and the front end alone for reference.
+ *     smoothing, detection), window mode on both runtimes and stateful mode at hopMs 80, and the
+ *     front end alone for reference.
  * Real-time factor = processing time / audio duration (lower is better).
- * Each figure is the median of ROUNDS passes over the whole 60 s.
+ * Each figure is the median of ROUNDS passes over the whole 60 s; the passes of the methods
+ * compared are interleaved (round r runs every method once), so load changes hit them alike.
  *
  * Then a causal BC-ResNet-1 (`bcResNet({ causal: true })`, 101 × 40, 12 classes), on the wasm and
  * the cpu backend in the same run, per hop of 10 ms (1 frame) and 100 ms (10 frames):
  *   - full recompute: `model.predict` on one 101-frame window (what any hop costs without state);
- *   - window mode: `WindowMode.step` with one hop of new frames (ring buffer + predict);
+ *   - window mode: `WindowMode.step` with one hop of new frames (ring buffer + one window), with
+ *     `runtime: 'tfjs'` (`predict` on the backend) and with the compiled runtime
+ *     (`compileConvNet`, plain TS: the same on every backend), hop by hop interleaved;
  *   - stateful: `ConvStatefulMode.step` (the `toStreaming` runtime, plain TS: the same on every
  *     backend).
  * For each: per-hop latency median and p99 over many hops, MACs per hop (convolution and matrix
@@ -23,9 +28,13 @@
  * Writes bench/results/streaming.json and prints markdown tables.
  *
  * Run: node --expose-gc --import tsx/esm bench/streaming.ts   (npm run bench:streaming)
+ * Smoke test (a few seconds of audio, few hops, a 5 s stream; writes to the OS temp directory
+ * unless STREAMING_BENCH_OUT is set, never over the committed results):
+ *   BENCH_QUICK=1 node --expose-gc --import tsx/esm bench/streaming.ts
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
@@ -34,13 +43,24 @@ import { logMelSpectrogram, type Spectrogram, StreamingFeatureExtractor } from '
 import { bcResNet, crnn, profile } from '../src/models/index.js';
 import { createRng } from '../src/random.js';
 import { ConvStatefulMode } from '../src/streaming/conv-stateful-mode.js';
-import { CrnnStatefulMode, type InferenceMode, StreamingKWS, WindowMode } from '../src/streaming/index.js';
+import {
+  CrnnStatefulMode,
+  type InferenceMode,
+  StreamingKWS,
+  type StreamingKwsOptions,
+  WindowMode,
+} from '../src/streaming/index.js';
 
-const SECONDS = 60;
+/** A smoke-test run: tiny sizes, results written outside bench/results. */
+const QUICK = process.env.BENCH_QUICK === '1';
+const SECONDS = QUICK ? 4 : 60;
 const SR = 16000;
 const HOP_FRAMES = 8;
 const CHUNK = (HOP_FRAMES * SR) / 100; // 80 ms of audio
-const ROUNDS = 5;
+const ROUNDS = QUICK ? 1 : 5;
+const OUT =
+  process.env.STREAMING_BENCH_OUT ??
+  (QUICK ? join(tmpdir(), 'kws-kit-streaming-quick.json') : 'bench/results/streaming.json');
 const LABELS = [
   '_silence_',
   '_unknown_',
@@ -55,6 +75,12 @@ const LABELS = [
   'stop',
   'go',
 ];
+
+/** A timed method: median ms over the rounds, and hops per pass. */
+interface Timed {
+  ms: number;
+  hops: number;
+}
 
 function median(values: readonly number[]): number {
   const s = values.slice().sort((a, b) => a - b);
@@ -75,16 +101,22 @@ function makeAudio(seed: number): Float32Array {
   return x;
 }
 
-/** Median wall time of ROUNDS runs of `fn` (after one warm-up run), in ms. */
-async function timeRuns(fn: () => Promise<number>): Promise<{ ms: number; hops: number }> {
-  const hops = await fn();
-  const samples: number[] = [];
+/**
+ * Median wall time of ROUNDS runs of each of `fns` (after one warm-up run each), in ms; round r
+ * runs every function once, in order, so that the methods compared share the machine's load.
+ */
+async function timeRuns(fns: readonly (() => Promise<number>)[]): Promise<Timed[]> {
+  const hops: number[] = [];
+  for (const fn of fns) hops.push(await fn());
+  const samples: number[][] = fns.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
-    const t0 = performance.now();
-    await fn();
-    samples.push(performance.now() - t0);
+    for (const [i, fn] of fns.entries()) {
+      const t0 = performance.now();
+      await fn();
+      samples[i]?.push(performance.now() - t0);
+    }
   }
-  return { ms: median(samples), hops };
+  return samples.map((s, i) => ({ ms: median(s), hops: hops[i] as number }));
 }
 
 /** Feeds the spectrogram one hop at a time through a fresh stream of `mode`; returns the hop count. */
@@ -111,9 +143,9 @@ async function pushAudio(kws: StreamingKWS, audio: Float32Array): Promise<number
 }
 
 /** Seconds of audio in the long-stream memory check. */
-const STREAM_SECONDS = Number(process.env.STREAM_SECONDS ?? 3600);
+const STREAM_SECONDS = Number(process.env.STREAM_SECONDS ?? (QUICK ? 5 : 3600));
 /** Hops timed per (method, hop) for the per-hop latency distribution. */
-const LATENCY_HOPS = { wasm: 200, cpu: 40 } as const;
+const LATENCY_HOPS = QUICK ? ({ wasm: 10, cpu: 3 } as const) : ({ wasm: 200, cpu: 40 } as const);
 
 function percentile(values: readonly number[], p: number): number {
   const s = values.slice().sort((a, b) => a - b);
@@ -133,12 +165,25 @@ interface HopRow {
 
 /** Per-hop latencies (ms) of `hops` calls of `step`, after 5 warm-up calls. */
 async function hopLatencies(hops: number, step: (k: number) => Promise<unknown>): Promise<number[]> {
-  for (let k = 0; k < 5; k++) await step(k);
-  const out: number[] = [];
+  return (await interleavedHopLatencies(hops, [step]))[0] as number[];
+}
+
+/**
+ * Per-hop latencies (ms) of `hops` calls of each of `steps`, after 5 warm-up calls each; hop k
+ * of every step runs before hop k + 1 of any, so that the methods share the machine's load.
+ */
+async function interleavedHopLatencies(
+  hops: number,
+  steps: readonly ((k: number) => Promise<unknown>)[],
+): Promise<number[][]> {
+  for (let k = 0; k < 5; k++) for (const step of steps) await step(k);
+  const out: number[][] = steps.map(() => []);
   for (let k = 0; k < hops; k++) {
-    const t0 = performance.now();
-    await step(k + 5);
-    out.push(performance.now() - t0);
+    for (const [i, step] of steps.entries()) {
+      const t0 = performance.now();
+      await step(k + 5);
+      out[i]?.push(performance.now() - t0);
+    }
   }
   return out;
 }
@@ -180,11 +225,17 @@ async function bcResNetHops(
       return { data: spec.data.subarray(start * bins, (start + hopFrames) * bins), frames: hopFrames, bins };
     };
     row('full recompute (model.predict, 101 frames)', hopMs, recompute, full.macs, full.normMacs);
-    const windowMode = new WindowMode({ model, windowFrames: 101, hopFrames });
-    await windowMode.step({ data: window, frames: 101, bins });
-    const windowMs = await hopLatencies(hops, (k) => windowMode.step(hopFramesAt(k)));
-    windowMode.dispose();
-    row('window mode', hopMs, windowMs, full.macs, full.normMacs);
+    const windowTfjs = new WindowMode({ model, windowFrames: 101, hopFrames, runtime: 'tfjs' });
+    const windowCompiled = new WindowMode({ model, windowFrames: 101, hopFrames, runtime: 'compiled' });
+    for (const mode of [windowTfjs, windowCompiled]) await mode.step({ data: window, frames: 101, bins });
+    const [tfjsMs, compiledMs] = await interleavedHopLatencies(hops, [
+      (k) => windowTfjs.step(hopFramesAt(k)),
+      (k) => windowCompiled.step(hopFramesAt(k)),
+    ]);
+    windowTfjs.dispose();
+    windowCompiled.dispose();
+    row('window mode (tfjs predict)', hopMs, tfjsMs as number[], full.macs, full.normMacs);
+    row('window mode (compiled, plain TS)', hopMs, compiledMs as number[], full.macs, full.normMacs);
     const stateful = new ConvStatefulMode({ model, hopFrames });
     await stateful.step({ data: window, frames: 101, bins });
     // Plain TS: time many more hops than the tfjs paths (cheap, and a steadier p99).
@@ -263,6 +314,10 @@ async function bcResNetBench() {
       hopMs,
       macsRatio: at(backend, 'full', hopMs).macsPerHop / at(backend, 'stateful', hopMs).macsPerHop,
       latencyRatio: at(backend, 'full', hopMs).medianMs / at(backend, 'stateful', hopMs).medianMs,
+      /** Window mode per-hop median, tfjs predict over the compiled runtime. */
+      windowCompiledSpeedup:
+        at(backend, 'window mode (tfjs', hopMs).medianMs /
+        at(backend, 'window mode (compiled', hopMs).medianMs,
     })),
   );
   return {
@@ -288,32 +343,65 @@ async function main(): Promise<void> {
   const audio = makeAudio(1);
   const spec = logMelSpectrogram(audio, { center: false });
 
-  const windowMode = new WindowMode({ model, windowFrames: 101, hopFrames: HOP_FRAMES });
+  const windowMode = new WindowMode({ model, windowFrames: 101, hopFrames: HOP_FRAMES, runtime: 'tfjs' });
+  const windowCompiled = new WindowMode({
+    model,
+    windowFrames: 101,
+    hopFrames: HOP_FRAMES,
+    runtime: 'compiled',
+  });
   const statefulMode = new CrnnStatefulMode({ model, hopFrames: HOP_FRAMES });
-  const modelWindow = await timeRuns(() => feedFrames(windowMode, spec));
-  const modelStateful = await timeRuns(() => feedFrames(statefulMode, spec));
+  const [modelWindow, modelWindowCompiled, modelStateful] = (await timeRuns([
+    () => feedFrames(windowMode, spec),
+    () => feedFrames(windowCompiled, spec),
+    () => feedFrames(statefulMode, spec),
+  ])) as [Timed, Timed, Timed];
 
   const extractor = new StreamingFeatureExtractor({ output: 'log-mel' });
-  const features = await timeRuns(async () => {
-    extractor.reset();
-    for (let i = 0; i < audio.length; i += CHUNK) extractor.push(audio.subarray(i, i + CHUNK));
-    return 0;
-  });
-  const kwsWindow = await StreamingKWS.create({ model, labels: LABELS, mode: 'window', hopMs: 80 });
-  const kwsStateful = await StreamingKWS.create({ model, labels: LABELS, mode: 'stateful', hopMs: 80 });
-  const e2eWindow = await timeRuns(() => pushAudio(kwsWindow, audio));
-  const e2eStateful = await timeRuns(() => pushAudio(kwsStateful, audio));
+  const [features] = (await timeRuns([
+    async () => {
+      extractor.reset();
+      for (let i = 0; i < audio.length; i += CHUNK) extractor.push(audio.subarray(i, i + CHUNK));
+      return 0;
+    },
+  ])) as [Timed];
+  const create = (options: Partial<StreamingKwsOptions>) =>
+    StreamingKWS.create({ model, labels: LABELS, hopMs: 80, ...options });
+  const kwsWindow = await create({ mode: 'window', runtime: 'tfjs' });
+  const kwsWindowCompiled = await create({ mode: 'window', runtime: 'compiled' });
+  const kwsStateful = await create({ mode: 'stateful' });
+  const [e2eWindow, e2eWindowCompiled, e2eStateful] = (await timeRuns([
+    () => pushAudio(kwsWindow, audio),
+    () => pushAudio(kwsWindowCompiled, audio),
+    () => pushAudio(kwsStateful, audio),
+  ])) as [Timed, Timed, Timed];
   kwsWindow.dispose();
+  kwsWindowCompiled.dispose();
   kwsStateful.dispose();
   windowMode.dispose();
+  windowCompiled.dispose();
   statefulMode.dispose();
   model.dispose();
 
   const audioMs = SECONDS * 1000;
   const rows = [
     { what: 'model only: window mode (tfjs predict, wasm)', ms: modelWindow.ms, hops: modelWindow.hops },
+    {
+      what: 'model only: window mode (compiled CRNN, plain TS)',
+      ms: modelWindowCompiled.ms,
+      hops: modelWindowCompiled.hops,
+    },
     { what: 'model only: stateful CRNN mode (plain TS)', ms: modelStateful.ms, hops: modelStateful.hops },
-    { what: 'end to end: StreamingKWS window, hop 80 ms', ms: e2eWindow.ms, hops: modelWindow.hops },
+    {
+      what: 'end to end: StreamingKWS window (tfjs predict), hop 80 ms',
+      ms: e2eWindow.ms,
+      hops: modelWindow.hops,
+    },
+    {
+      what: 'end to end: StreamingKWS window (compiled CRNN), hop 80 ms',
+      ms: e2eWindowCompiled.ms,
+      hops: modelWindowCompiled.hops,
+    },
     { what: 'end to end: StreamingKWS stateful, hop 80 ms', ms: e2eStateful.ms, hops: modelStateful.hops },
     { what: 'front end alone (StreamingFeatureExtractor)', ms: features.ms, hops: modelStateful.hops },
   ].map((r) => ({ ...r, msPerHop: r.ms / r.hops, realTimeFactor: r.ms / audioMs }));
@@ -331,10 +419,15 @@ async function main(): Promise<void> {
     rows,
     statefulSpeedupModelOnly: modelWindow.ms / modelStateful.ms,
     statefulSpeedupEndToEnd: e2eWindow.ms / e2eStateful.ms,
+    /** Window mode, tfjs predict over the compiled runtime (same windows, same run). */
+    compiledWindowSpeedupModelOnly: modelWindow.ms / modelWindowCompiled.ms,
+    compiledWindowSpeedupEndToEnd: e2eWindow.ms / e2eWindowCompiled.ms,
+    quick: QUICK,
     bcResNet: bc,
   };
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/streaming.json', `${JSON.stringify(result, null, 2)}\n`);
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`wrote ${OUT}${QUICK ? ' (BENCH_QUICK: smoke-test sizes, not for the docs)' : ''}`);
 
   console.log(
     `Streaming cost, ${SECONDS} s of 16 kHz audio, hop 80 ms (${rows[0]?.hops} hops), median of ${ROUNDS}`,
@@ -347,8 +440,12 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `stateful vs window: ${result.statefulSpeedupModelOnly.toFixed(0)}× (model only), ` +
+    `stateful vs window (tfjs): ${result.statefulSpeedupModelOnly.toFixed(0)}× (model only), ` +
       `${result.statefulSpeedupEndToEnd.toFixed(1)}× (end to end)`,
+  );
+  console.log(
+    `window mode, compiled vs tfjs: ${result.compiledWindowSpeedupModelOnly.toFixed(1)}× (model only), ` +
+      `${result.compiledWindowSpeedupEndToEnd.toFixed(1)}× (end to end)`,
   );
 
   console.log(`\n${bc.model}: per hop, median / p99 over many hops`);
@@ -363,7 +460,8 @@ async function main(): Promise<void> {
   for (const r of bc.ratios) {
     console.log(
       `${r.backend}, hop ${r.hopMs} ms: stateful uses ${r.macsRatio.toFixed(1)}× fewer MACs and is ` +
-        `${r.latencyRatio.toFixed(1)}× faster than full recompute`,
+        `${r.latencyRatio.toFixed(1)}× faster than full recompute; compiled window mode is ` +
+        `${r.windowCompiledSpeedup.toFixed(1)}× faster than tfjs window mode`,
     );
   }
   const s = bc.stream;

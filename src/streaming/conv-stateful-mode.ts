@@ -11,6 +11,7 @@ import { KwsError } from '../errors.js';
 import type { Spectrogram } from '../features/index.js';
 import { checkChoice, checkFinite, checkInt, checkOptions } from '../validate.js';
 import { checkFrames, type InferenceMode, type Posterior } from './inference-mode.js';
+import { softmaxRows } from './softmax.js';
 import { StreamingConvNet } from './streaming-conv-net.js';
 import { toStreaming } from './to-streaming.js';
 
@@ -33,15 +34,6 @@ export interface ConvStatefulModeOptions {
 
 /** Default frames between posteriors: 100 ms with the default 10 ms front-end hop. */
 const DEFAULT_HOP_FRAMES = 10;
-
-/** Softmax in float64 (`exp(l − max)`: no overflow), written into `out`. */
-function softmaxInto(logits: Float32Array, out: Float32Array): void {
-  let max = Number.NEGATIVE_INFINITY;
-  for (const l of logits) if (l > max) max = l;
-  let sum = 0;
-  for (const l of logits) sum += Math.exp(l - max);
-  for (let i = 0; i < logits.length; i++) out[i] = Math.exp((logits[i] as number) - max) / sum;
-}
 
 /**
  * Stateful conv inference. The streaming form runs from a zero state at the start of the stream
@@ -148,7 +140,7 @@ export class ConvStatefulMode implements InferenceMode {
       if (this.net.framesSeen === this.nextEnd) {
         this.net.logits(this.logits);
         const scores = new Float32Array(this.logits.length);
-        if (this.softmax) softmaxInto(this.logits, scores);
+        if (this.softmax) softmaxRows(this.logits, 1, this.logits.length, scores);
         else scores.set(this.logits);
         posteriors.push({ endFrame: this.nextEnd, scores });
         this.nextEnd += this.hopFrames;

@@ -11,6 +11,7 @@ import type { Spectrogram } from '../features/index.js';
 import { type CrnnRuntime, type CrnnState, compileCrnn } from '../models/index.js';
 import { checkInt, checkOptions } from '../validate.js';
 import { checkFrames, type InferenceMode, type Posterior } from './inference-mode.js';
+import { softmaxRows } from './softmax.js';
 
 /** Options of {@link CrnnStatefulMode}. */
 export interface CrnnStatefulModeOptions {
@@ -63,25 +64,6 @@ export function compileStatefulCrnn(model: LayersModel): CrnnRuntime {
   }
   if (runtime.bidirectional) throw bidirectionalError();
   return runtime;
-}
-
-/**
- * Softmax of `logits` in float64, returned as float32 (`exp(l − max)` so that large logits
- * cannot overflow).
- */
-function softmax(logits: Float32Array): Float32Array {
-  let max = Number.NEGATIVE_INFINITY;
-  for (const l of logits) if (l > max) max = l;
-  let sum = 0;
-  const e = new Float64Array(logits.length);
-  for (let i = 0; i < logits.length; i++) {
-    const v = Math.exp((logits[i] as number) - max);
-    e[i] = v;
-    sum += v;
-  }
-  const out = new Float32Array(logits.length);
-  for (let i = 0; i < out.length; i++) out[i] = (e[i] as number) / sum;
-  return out;
 }
 
 /**
@@ -209,7 +191,10 @@ export class CrnnStatefulMode implements InferenceMode {
         if (result.logits === undefined) {
           throw new KwsError('MODEL_INVALID', 'the CRNN runtime gave no output at a posterior boundary');
         }
-        posteriors.push({ endFrame: this.nextEnd, scores: softmax(result.logits) });
+        posteriors.push({
+          endFrame: this.nextEnd,
+          scores: softmaxRows(result.logits, 1, result.logits.length, new Float32Array(result.logits.length)),
+        });
         this.nextEnd += this.hopFrames;
       }
     }

@@ -3,6 +3,8 @@
  * size and sample rate and emits keyword events; its parts are exported for offline evaluation
  * and custom pipelines: the frame ring buffer, the posterior smoother and the keyword detector
  * (pure logic on probability sequences), and the window and stateful (CRNN) inference modes.
+ * Window mode runs the model on kws-kit's compiled plain-TypeScript runtimes when it can
+ * (`runtime: 'auto'`), else with tfjs `model.predict`.
  *
  * @packageDocumentation
  */
@@ -59,3 +61,4 @@ export {
 } from './streaming-kws.js';
 export { STREAMABLE_LAYERS, type ToStreamingOptions, toStreaming } from './to-streaming.js';
 export { DEFAULT_MAX_BATCH, WindowMode, type WindowModeOptions } from './window-mode.js';
+export { type ModelRuntime, RUNTIME_OPTIONS, type RuntimeOption } from './window-predictor.js';

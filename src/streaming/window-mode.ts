@@ -1,11 +1,11 @@
 /**
  * Window-mode inference: every `hopFrames` frames, run the classifier on the last `windowFrames`
- * frames. Exactly what the non-streaming model computes on the same slice of the offline
- * spectrogram, whatever the chunking; costs one full forward pass per hop.
+ * frames. What the non-streaming model computes on the same slice of the offline spectrogram,
+ * whatever the chunking; costs one full forward pass per hop, run by a compiled plain-TypeScript
+ * runtime when the model is one kws-kit can compile, else by tfjs `model.predict`.
  *
  * @packageDocumentation
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { KwsError } from '../errors.js';
 import type { Spectrogram } from '../features/index.js';
@@ -13,6 +13,13 @@ import { checkChoice, checkInt, checkNumber, checkOptions } from '../validate.js
 import type { InferenceMode, Posterior } from './inference-mode.js';
 import { describeModel, type ModelGeometry } from './model-input.js';
 import { FrameRingBuffer } from './ring-buffer.js';
+import {
+  createWindowPredictor,
+  type ModelRuntime,
+  RUNTIME_OPTIONS,
+  type RuntimeOption,
+  type WindowPredictor,
+} from './window-predictor.js';
 
 /** Default number of windows run through the model in one `predict` call. */
 export const DEFAULT_MAX_BATCH = 16;
@@ -38,6 +45,15 @@ export interface WindowModeOptions {
   modelOutput?: 'logits' | 'probabilities';
   /** Windows per `predict` call when one step completes several, in [1, 256]. Default 16. */
   maxBatch?: number;
+  /**
+   * Engine that runs the model (see {@link RuntimeOption}). Default `'auto'`: the compiled
+   * plain-TypeScript runtime when the model is a kws-kit conv model (`bcResNet`, causal or not,
+   * or a graph of the same layers: `compileConvNet`) or CRNN (`compileCrnn`), else tfjs
+   * `model.predict`. `'compiled'` throws `INVALID_ARGUMENT` for a model they cannot compile;
+   * `'tfjs'` always uses `model.predict`. A compiled runtime reads the weights once, here: later
+   * changes to the model's weights are not seen.
+   */
+  runtime?: RuntimeOption;
 }
 
 /**
@@ -51,10 +67,18 @@ export interface WindowModeOptions {
  * the window. When one step completes several windows they go through the model in batches of
  * up to `maxBatch`.
  *
- * Memory: a ring of `windowFrames` frames, plus one batch (`maxBatch · T · bins` floats) while
- * a step runs. Batching does not change the numbers on the cpu and wasm backends (BC-ResNet
- * posteriors measured bit-identical for batches of 1, 3 and 16), so results do not depend on how
- * the stream was chunked.
+ * The model runs on a compiled plain-TypeScript runtime when it can (`runtime: 'auto'`, see
+ * {@link WindowModeOptions.runtime}; {@link WindowMode.runtime} says which): the same logits as
+ * `model.predict` to float32 rounding (about 1e-6; 1e-7 for CRNNs), several times faster than
+ * tfjs on the wasm backend and tens of times faster than on cpu, with no tensors at all. Its
+ * weights are those of the model when the mode was built.
+ *
+ * Memory: a ring of `windowFrames` frames and one batch buffer of up to `maxBatch · T · bins`
+ * floats (grown to the largest batch a step needed), plus, for a compiled runtime, a copy of
+ * the weights and its activation buffers. Batching does not change the numbers: the compiled
+ * runtimes compute each window of a batch exactly as alone, and the cpu and wasm backends were
+ * measured bit-identical for batches of 1, 3 and 16 (BC-ResNet posteriors), so results do not
+ * depend on how the stream was chunked.
  */
 export class WindowMode implements InferenceMode {
   /** Frames of features per window. */
@@ -65,11 +89,14 @@ export class WindowMode implements InferenceMode {
   readonly inputFrames: number;
   /** Input/output geometry of the model. */
   readonly geometry: ModelGeometry;
-  private readonly model: LayersModel;
+  /** The engine that runs the model (see {@link WindowModeOptions.runtime}). */
+  readonly runtime: ModelRuntime;
+  private readonly predictor: WindowPredictor;
   private readonly padValue: number;
-  private readonly softmax: boolean;
   private readonly maxBatch: number;
   private readonly ring: FrameRingBuffer;
+  /** Input of the model, `[count, inputFrames, bins]`: reused, grown to the largest count. */
+  private batch = new Float32Array(0);
   /** Frames consumed since the stream started. */
   private seen = 0;
   /** Frame count at which the next window ends. */
@@ -79,20 +106,21 @@ export class WindowMode implements InferenceMode {
   private disposed = false;
 
   /**
-   * @throws KwsError `INVALID_ARGUMENT` for bad options, `MODEL_INVALID` for a model that does
-   *   not map `[batch, frames, bins]` to `[batch, classes]`, `SHAPE_MISMATCH` when the model takes
-   *   fewer frames than `windowFrames`.
+   * @throws KwsError `INVALID_ARGUMENT` for bad options (including `runtime: 'compiled'` with a
+   *   model the compiled runtimes do not support, naming why), `MODEL_INVALID` for a model that
+   *   does not map `[batch, frames, bins]` to `[batch, classes]`, `SHAPE_MISMATCH` when the model
+   *   takes fewer frames than `windowFrames`.
    */
   constructor(options: WindowModeOptions) {
     const o = checkOptions('options', options);
     this.geometry = describeModel(o.model as LayersModel);
-    this.model = o.model as LayersModel;
     this.windowFrames = checkInt('windowFrames', o.windowFrames, 1);
     this.hopFrames = checkInt('hopFrames', o.hopFrames, 1);
     this.padValue = checkNumber('padValue', o.padValue ?? Math.log(1e-6));
-    this.softmax =
+    const softmax =
       checkChoice('modelOutput', o.modelOutput ?? 'logits', ['logits', 'probabilities']) === 'logits';
     this.maxBatch = checkInt('maxBatch', o.maxBatch ?? DEFAULT_MAX_BATCH, 1, 256);
+    const runtime = checkChoice('runtime', o.runtime ?? 'auto', RUNTIME_OPTIONS);
     const fixed = this.geometry.frames;
     if (fixed !== null && fixed < this.windowFrames) {
       throw new KwsError(
@@ -102,6 +130,15 @@ export class WindowMode implements InferenceMode {
       );
     }
     this.inputFrames = fixed ?? this.windowFrames;
+    this.predictor = createWindowPredictor({
+      model: o.model as LayersModel,
+      geometry: this.geometry,
+      inputFrames: this.inputFrames,
+      softmax,
+      runtime,
+      maxBatch: this.maxBatch,
+    });
+    this.runtime = this.predictor.runtime;
     this.ring = new FrameRingBuffer(this.windowFrames, this.geometry.bins);
     this.nextEnd = this.windowFrames;
   }
@@ -115,7 +152,8 @@ export class WindowMode implements InferenceMode {
    * Consumes `frames` and resolves with the posteriors of the windows they complete.
    *
    * @throws KwsError `DISPOSED` after {@link WindowMode.dispose}, `SHAPE_MISMATCH` when the
-   *   frames do not have the model's number of bins.
+   *   frames do not have the model's number of bins; with a compiled runtime,
+   *   `NON_FINITE_INPUT` for a window holding NaN/±Infinity (tfjs would return NaN scores).
    */
   async step(frames: Spectrogram): Promise<Posterior[]> {
     this.checkAlive();
@@ -136,8 +174,7 @@ export class WindowMode implements InferenceMode {
       const due = available < this.nextEnd ? 0 : 1 + Math.floor((available - this.nextEnd) / hopFrames);
       const count = Math.min(due, this.maxBatch);
       if (count === 0) break;
-      const batch = new Float32Array(count * frameSize);
-      if (inputFrames > windowFrames) batch.fill(this.padValue);
+      const batch = this.batchOf(count);
       const ends: number[] = [];
       for (let j = 0; j < count; j++) {
         const needed = this.nextEnd - this.seen;
@@ -148,7 +185,7 @@ export class WindowMode implements InferenceMode {
         ends.push(this.nextEnd);
         this.nextEnd += hopFrames;
       }
-      const scores = await this.predict(batch, count);
+      const scores = await this.predictor.predict(batch, count);
       // reset() or dispose() ran while the model was busy: this stream no longer exists.
       if (generation !== this.generation) return [];
       for (const [j, endFrame] of ends.entries()) {
@@ -170,33 +207,27 @@ export class WindowMode implements InferenceMode {
     this.nextEnd = this.windowFrames;
   }
 
-  /** Ends the mode. The model belongs to the caller and is not disposed. */
+  /**
+   * Ends the mode. The model belongs to the caller and is not disposed; the mode holds no
+   * tensors between steps.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.generation++;
     this.disposed = true;
   }
 
-  /** Class probabilities of `count` windows, `[count, classes]` row-major. */
-  private async predict(batch: Float32Array, count: number): Promise<Float32Array> {
-    const { rank, bins } = this.geometry;
-    const shape = rank === 3 ? [count, this.inputFrames, bins] : [count, this.inputFrames, bins, 1];
-    const probabilities = tf.tidy(() => {
-      const output = this.model.predict(tf.tensor(batch, shape, 'float32'), { batchSize: count });
-      if (Array.isArray(output)) {
-        throw new KwsError(
-          'MODEL_INVALID',
-          `model.predict returned ${output.length} tensors; one was expected`,
-        );
-      }
-      return this.softmax ? tf.softmax(output as tf.Tensor) : (output as tf.Tensor);
-    });
-    // tidy cannot span an await: the one tensor that leaves it is released here.
-    try {
-      return (await probabilities.data()) as Float32Array;
-    } finally {
-      probabilities.dispose();
+  /**
+   * The first `count` examples of the reused input buffer. Its padding frames (before each
+   * window) are written once, when it is allocated: steps only overwrite the window frames.
+   */
+  private batchOf(count: number): Float32Array {
+    const frameSize = this.inputFrames * this.geometry.bins;
+    if (this.batch.length < count * frameSize) {
+      this.batch = new Float32Array(count * frameSize);
+      if (this.inputFrames > this.windowFrames) this.batch.fill(this.padValue);
     }
+    return this.batch.subarray(0, count * frameSize);
   }
 
   private checkAlive(): void {

@@ -110,9 +110,14 @@ describe('StreamingKWS', () => {
   });
 
   it('equals the offline pipeline: window posteriors → moving average → thresholds and refractory', async () => {
-    const kws = await create({ reportFiller: true });
+    // tfjs predict: exactly the offline pipeline; the default compiled runtime: to float32 rounding.
+    const kws = await create({ reportFiller: true, runtime: 'tfjs' });
     const got = await kws.push(audio);
     kws.dispose();
+    const compiled = await create({ reportFiller: true });
+    expect(compiled.config.runtime).toBe('compiled-conv');
+    const gotCompiled = await compiled.push(audio);
+    compiled.dispose();
     // Offline: center=false log-mels of the whole track, windows ending every 10 frames.
     const features = logMelSpectrogram(audio, { center: false });
     const sequence = [];
@@ -135,6 +140,10 @@ describe('StreamingKWS', () => {
       { labels, reportFiller: true },
     );
     expect(got).toEqual(expected);
+    const withoutScore = (ds: Detection[]) => ds.map(({ score: _, ...rest }) => rest);
+    expect(withoutScore(gotCompiled)).toEqual(withoutScore(expected));
+    for (const [i, d] of gotCompiled.entries())
+      expect(Math.abs(d.score - expected[i]!.score)).toBeLessThan(1e-5);
     // The three tones (300 Hz "yes" at 1.5 s, 4 kHz "no" at 3.5 s, "yes" at 6 s) fire once each,
     // when the window ending at that time holds enough of the tone; silence fires once a second.
     expect(brief(got.filter((d) => !d.label.startsWith('_')))).toEqual(['yes@2030', 'no@3930', 'yes@6530']);

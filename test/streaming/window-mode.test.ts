@@ -124,8 +124,16 @@ describe('WindowMode', () => {
 
   it('uses probabilities as they are with modelOutput "probabilities" and restarts at frame 0 after reset', async () => {
     const model = toyModel(null);
-    const logits = new WindowMode({ model, windowFrames: 20, hopFrames: 7 });
-    const probs = new WindowMode({ model, windowFrames: 20, hopFrames: 7, modelOutput: 'probabilities' });
+    // The tfjs path is exact against model.predict (window-runtime.test.ts covers the compiled one).
+    const logits = new WindowMode({ model, windowFrames: 20, hopFrames: 7, runtime: 'tfjs' });
+    const probs = new WindowMode({
+      model,
+      windowFrames: 20,
+      hopFrames: 7,
+      modelOutput: 'probabilities',
+      runtime: 'tfjs',
+    });
+    expect([logits.runtime, probs.runtime]).toEqual(['tfjs', 'tfjs']);
     const part: Spectrogram = { data: features.data.slice(0, 40 * 40), frames: 40, bins: 40 };
     const a = await logits.step(part);
     const b = await probs.step(part);
