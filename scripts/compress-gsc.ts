@@ -7,6 +7,7 @@
  *
  *   npm run bench:compress -- [--data DIR] [--crnn DIR] [--teacher DIR] [--bcr8 DIR]
  *     [--workdir DIR] [--settings a,b,c] [--epochs 60] [--finetune-epochs 20] [--qat-epochs 10]
+ *     [--long-epochs 120]
  *     [--student '{"convChannels":4,...}'] [--prune '{"crnn_conv":0.75,...}']
  *     [--temperature 4] [--alpha 0.5] [--latency-runs 50] [--limit N] [--val-limit N]
  *     [--no-augment] [--backend wasm|cpu] [--report-dir DIR] [--baseline-shipped crnn-gsc12]
@@ -78,6 +79,8 @@ const workdir = resolve(flags.get('workdir') ?? '/tmp/compress-gsc');
 const reportDir = resolve(flags.get('report-dir') ?? fileURLToPath(new URL('..', import.meta.url)));
 const epochs = num('epochs', 60);
 const finetuneEpochs = num('finetune-epochs', Math.max(1, Math.round(epochs / 3)));
+/** Epochs of the long attention-KD run: the student is small and still improving at `epochs`. */
+const longEpochs = num('long-epochs', 2 * epochs);
 const qatEpochs = num('qat-epochs', Math.max(1, Math.round(epochs / 6)));
 const batchSize = num('batch-size', 100);
 const seed = num('seed', 0);
@@ -402,6 +405,56 @@ const SETTINGS: Setting[] = [
       const exportDir = await exportAs(model, name, int8, { recipe });
       model.dispose();
       return { format: INT8_FORMAT, recipe, exportDir, teacher: crnnLabel, ...timing(r) };
+    },
+  },
+  {
+    name: 'small-crnn-attkd-long',
+    description: 'small CRNN, attention KD + KD from the CRNN base model, twice the epochs',
+    run: async () => {
+      const name = 'small-crnn-attkd-long';
+      const model = crnn({ ...STUDENT, numClasses, inputShape: [frames, bins], seed });
+      const r = await distillInto(
+        name,
+        model,
+        await teacherModel(crnnDir),
+        'attention+kd',
+        CRNN_RECIPE,
+        longEpochs,
+      );
+      const recipe = {
+        ...CRNN_RECIPE,
+        epochs: longEpochs,
+        student: STUDENT,
+        loss: 'attention+kd',
+        temperature,
+        alpha,
+      };
+      await saveFloat(model, name, { recipe });
+      const exportDir = await exportAs(model, name, 'float32', { recipe });
+      model.dispose();
+      return { format: 'float32', recipe, exportDir, teacher: crnnLabel, ...timing(r) };
+    },
+  },
+  {
+    name: 'small-crnn-attkd-long-fp16',
+    description: 'the long attention-KD student exported as float16',
+    run: async () => {
+      const model = await floatOf('small-crnn-attkd-long');
+      const from = { from: 'small-crnn-attkd-long' };
+      const exportDir = await exportAs(model, 'small-crnn-attkd-long-fp16', { scheme: 'float16' }, from);
+      model.dispose();
+      return { format: 'float16', exportDir, teacher: crnnLabel, recipe: from };
+    },
+  },
+  {
+    name: 'small-crnn-attkd-long-int8',
+    description: 'the long attention-KD student, int8 post-training quantization',
+    run: async () => {
+      const model = await floatOf('small-crnn-attkd-long');
+      const from = { from: 'small-crnn-attkd-long' };
+      const exportDir = await exportAs(model, 'small-crnn-attkd-long-int8', int8, from);
+      model.dispose();
+      return { format: INT8_FORMAT, exportDir, teacher: crnnLabel, recipe: from };
     },
   },
   prunedSetting(
