@@ -17,184 +17,45 @@
  * (not `npx tsx …`: tsx's CommonJS hook slows the runtime's typed-array loops; see
  * bench/crnn-inference.ts).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { bcResNet } from '../src/models/bc-resnet.js';
 import { compileConvNet } from '../src/models/conv-runtime.js';
 import { profile } from '../src/models/profile.js';
 import { createRng } from '../src/random.js';
+import { randomStatistics } from './lib/random-statistics.js';
+import {
+  FRAMES,
+  interleavedRounds,
+  logMelLike,
+  MELS,
+  machineInfo,
+  maxAbsDiff,
+  median,
+  medianRounds,
+  type Row,
+  sharedResult,
+  startTorch,
+  tfjsPredictor,
+  torchRows,
+} from './lib/side-by-side.js';
+import { TORCH_BC_RESNET } from './lib/torch-bc-resnet.js';
 
-const FRAMES = 101;
-const MELS = 40;
 const ROUNDS = 15;
 /** Wall time of one round of each method, ms. */
 const ROUND_MS = 300;
 
-interface Row {
-  method: string;
-  msPerClip: number;
-  note?: string;
-}
-
-function median(values: readonly number[]): number {
-  const s = values.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
-/** Mean ms per call of `fn` over calls filling about `ms` of wall time (at least 3 calls). */
-function timeRound(fn: () => unknown, ms: number): number {
-  let calls = 0;
-  const t0 = performance.now();
-  let now = t0;
-  while (calls < 3 || now - t0 < ms) {
-    fn();
-    calls++;
-    now = performance.now();
-  }
-  return (now - t0) / calls;
-}
-
-// ── PyTorch: one long-lived process answering "threads milliseconds" lines with ms per call ──
-const TORCH_SCRIPT = `
-import json, sys, time, torch, torch.nn as nn, torch.nn.functional as F
-class SubSpectralNorm(nn.Module):
-    def __init__(self, channels, bands):
-        super().__init__()
-        self.bands = bands
-        self.bn = nn.BatchNorm2d(channels * bands)
-    def forward(self, x):
-        b, c, f, t = x.shape
-        return self.bn(x.reshape(b, c * self.bands, f // self.bands, t)).reshape(b, c, f, t)
-class BcResBlock(nn.Module):
-    def __init__(self, cin, cout, stride, dilation):
-        super().__init__()
-        self.transition = cin != cout
-        self.identity = cin == cout and stride == 1
-        if self.transition:
-            self.pw_in = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
-        self.freq = nn.Conv2d(cout, cout, (3, 1), stride=(stride, 1), padding=(1, 0), groups=cout, bias=False)
-        self.ssn = SubSpectralNorm(cout, 5)
-        self.time = nn.Conv2d(cout, cout, (1, 3), padding=(0, dilation), dilation=(1, dilation), groups=cout, bias=False)
-        self.bn = nn.BatchNorm2d(cout)
-        self.pw = nn.Conv2d(cout, cout, 1, bias=False)
-        self.drop = nn.Dropout2d(0.1)
-    def forward(self, x):
-        h = self.pw_in(x) if self.transition else x
-        f2 = self.ssn(self.freq(h))
-        f1 = self.drop(self.pw(F.silu(self.bn(self.time(f2.mean(2, keepdim=True))))))
-        y = f2 + f1
-        if self.identity:
-            y = y + x
-        return F.relu(y)
-class BcResNet(nn.Module):
-    def __init__(self, width=1, classes=12):
-        super().__init__()
-        c = [round(width * v) for v in (16, 8, 12, 16, 20, 32)]
-        self.stem = nn.Sequential(nn.Conv2d(1, c[0], 5, stride=(2, 1), padding=2, bias=False), nn.BatchNorm2d(c[0]), nn.ReLU())
-        blocks, cin = [], c[0]
-        for s, (n, stride, d) in enumerate([(2, 1, 1), (2, 2, 2), (4, 2, 4), (4, 1, 8)]):
-            for b in range(n):
-                blocks.append(BcResBlock(cin, c[s + 1], stride if b == 0 else 1, d))
-                cin = c[s + 1]
-        self.blocks = nn.Sequential(*blocks)
-        self.dw = nn.Conv2d(cin, cin, 5, padding=(0, 2), groups=cin, bias=False)
-        self.pw = nn.Sequential(nn.Conv2d(cin, c[5], 1, bias=False), nn.BatchNorm2d(c[5]), nn.ReLU())
-        self.fc = nn.Conv2d(c[5], classes, 1)
-    def forward(self, x):
-        x = self.blocks(self.stem(x))
-        x = self.pw(self.dw(x).mean(2, keepdim=True)).mean(3, keepdim=True)
-        return self.fc(x).flatten(1)
+// PyTorch BC-ResNet-1 in eval mode, for the long-lived process of startTorch.
+const TORCH_MODEL = `${TORCH_BC_RESNET}
 torch.manual_seed(0)
 model = BcResNet().eval()
-x = torch.randn(1, 1, 40, 101)
-print(json.dumps({"torch": torch.__version__, "params": sum(p.numel() for p in model.parameters())}), flush=True)
-with torch.inference_mode():
-    for line in sys.stdin:
-        threads, ms = (float(v) for v in line.split())
-        torch.set_num_threads(int(threads))
-        for _ in range(3): model(x)
-        calls = 0
-        t0 = time.perf_counter()
-        now = t0
-        while calls < 3 or (now - t0) * 1000 < ms:
-            model(x)
-            calls += 1
-            now = time.perf_counter()
-        print((now - t0) / calls * 1000, flush=True)
 `;
-
-interface Torch {
-  version: string;
-  params: number;
-  /** Mean ms per forward pass over about `ms` of calls at `threads` threads. */
-  time(threads: number, ms: number): Promise<number>;
-  close(): void;
-}
-
-async function startTorch(): Promise<Torch | null> {
-  const py = spawn('/usr/bin/python3', ['-u', '-c', TORCH_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const failed = new Promise<never>((_, reject) => {
-    py.on('error', reject);
-    py.on('exit', (code) => reject(new Error(`python3 exited with code ${code}`)));
-  });
-  failed.catch(() => {});
-  const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
-  const read = async (): Promise<string> => {
-    const r = await Promise.race([lines.next(), failed]);
-    if (r.done) throw new Error('python3 closed its output');
-    return r.value as string;
-  };
-  try {
-    const info = JSON.parse(await read()) as { torch: string; params: number };
-    return {
-      version: info.torch,
-      params: info.params,
-      time: async (threads, ms) => {
-        py.stdin.write(`${threads} ${ms}\n`);
-        return Number(await read());
-      },
-      close: () => {
-        py.removeAllListeners('exit');
-        py.stdin.end();
-      },
-    };
-  } catch (e) {
-    console.warn(`PyTorch not measured: ${(e as Error).message.split('\n')[0]}`);
-    py.kill();
-    return null;
-  }
-}
-
-/**
- * Gives the random model trained-looking normalisation statistics, so that folding them is
- * exercised: moving means ~ N(0, 0.5²), variances in [0.3, 2], γ ~ 1 ± 0.3, β ~ ±0.2.
- */
-function randomStatistics(model: tfl.LayersModel, seed: number): void {
-  const rng = createRng(seed);
-  for (const w of model.weights) {
-    const name = w.originalName;
-    const values = Float32Array.from(w.read().dataSync() as Float32Array);
-    for (let i = 0; i < values.length; i++) {
-      if (name.endsWith('moving_mean')) values[i] = 0.5 * rng.normal();
-      else if (name.endsWith('moving_variance')) values[i] = rng.uniform(0.3, 2);
-      else if (name.endsWith('gamma')) values[i] = 1 + 0.3 * rng.normal();
-      else if (name.endsWith('beta') || name.endsWith('bias')) values[i] = 0.2 * rng.normal();
-    }
-    const t = tf.tensor(values, w.shape as number[]);
-    w.write(t);
-    t.dispose();
-  }
-}
 
 tf.enableProdMode();
 const rng = createRng(2025);
-const features = Float32Array.from({ length: FRAMES * MELS }, () => rng.normal() * 2 - 4);
+const features = logMelLike(FRAMES, rng);
 const rows: Row[] = [];
 
 await tf.setBackend('cpu');
@@ -206,83 +67,41 @@ const logits = new Float32Array(runtime.numClasses);
 
 // ── tfjs-layers predict; parity of the runtime against both backends ──
 const parity: Record<string, number> = {};
-const tfjsPredict: Record<string, () => Float32Array> = {};
-const inputs: tf.Tensor[] = [];
+const tfjs: Record<string, { predict: () => Float32Array; dispose: () => void }> = {};
 for (const backend of ['cpu', 'wasm']) {
-  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not initialise`);
-  await tf.ready();
-  const input = tf.tensor3d(features, [1, FRAMES, MELS]);
-  inputs.push(input);
-  const predict = (): Float32Array => {
-    const out = model.predict(input) as tf.Tensor;
-    const values = out.dataSync() as Float32Array;
-    out.dispose();
-    return values;
-  };
-  const ref = predict();
-  const ours = runtime.predict(features);
-  parity[backend] = Math.max(...Array.from(ours, (v, i) => Math.abs(v - (ref[i] as number))));
-  tfjsPredict[backend] = predict;
+  const p = await tfjsPredictor(model, features, [1, FRAMES, MELS], backend);
+  parity[backend] = maxAbsDiff(runtime.predict(features), p.predict());
+  tfjs[backend] = p;
 }
 // The cpu backend is 10–30× slower than the rest: plain rounds, before the interleaved ones.
 await tf.setBackend('cpu');
-const cpuSamples: number[] = [];
-const cpuPredict = tfjsPredict.cpu as () => Float32Array;
-for (let i = 0; i < 3; i++) cpuPredict();
-for (let r = 0; r < 7; r++) cpuSamples.push(timeRound(cpuPredict, ROUND_MS));
+const cpuMs = medianRounds((tfjs.cpu as { predict: () => Float32Array }).predict, 7, ROUND_MS);
 await tf.setBackend('wasm');
-const wasmPredict = tfjsPredict.wasm as () => Float32Array;
 
 // ── runtime, tfjs wasm and PyTorch, alternating rounds ──
-const torch = await startTorch();
-const samples: { runtime: number[]; wasm: number[]; torch1: number[]; torch2: number[] } = {
-  runtime: [],
-  wasm: [],
-  torch1: [],
-  torch2: [],
-};
-const runOnce = (): Float32Array => runtime.predict(features, logits);
-timeRound(runOnce, 500);
-timeRound(wasmPredict, 300);
-if (torch) {
-  await torch.time(1, 300);
-  await torch.time(2, 300);
-}
-for (let r = 0; r < ROUNDS; r++) {
-  samples.runtime.push(timeRound(runOnce, ROUND_MS));
-  samples.wasm.push(timeRound(wasmPredict, ROUND_MS));
-  if (torch) {
-    samples.torch1.push(await torch.time(1, ROUND_MS));
-    samples.torch2.push(await torch.time(2, ROUND_MS));
-  }
-}
+const torch = await startTorch(TORCH_MODEL);
+const samples = await interleavedRounds(
+  {
+    runtime: () => runtime.predict(features, logits),
+    wasm: (tfjs.wasm as { predict: () => Float32Array }).predict,
+  },
+  torch,
+  ROUNDS,
+  ROUND_MS,
+);
 torch?.close();
-for (const t of inputs) t.dispose();
+for (const p of Object.values(tfjs)) p.dispose();
 
-const ours: Row = { method: 'kws-kit compileConvNet → predict', msPerClip: median(samples.runtime) };
-const wasm: Row = { method: 'tfjs-layers model.predict (wasm)', msPerClip: median(samples.wasm) };
-const cpu: Row = {
-  method: 'tfjs-layers model.predict (cpu)',
-  msPerClip: median(cpuSamples),
-  note: 'plain rounds',
-};
-const torch1: Row | null = torch
-  ? { method: 'PyTorch BC-ResNet-1, 1 thread', msPerClip: median(samples.torch1) }
-  : null;
-const torch2: Row | null = torch
-  ? { method: 'PyTorch BC-ResNet-1, 2 threads', msPerClip: median(samples.torch2) }
-  : null;
+const ours: Row = { method: 'kws-kit compileConvNet → predict', msPerClip: median(samples.runtime ?? []) };
+const wasm: Row = { method: 'tfjs-layers model.predict (wasm)', msPerClip: median(samples.wasm ?? []) };
+const cpu: Row = { method: 'tfjs-layers model.predict (cpu)', msPerClip: cpuMs, note: 'plain rounds' };
+const [torch1, torch2] = torchRows('BC-ResNet-1', torch, samples) ?? [null, null];
 rows.push(ours, wasm, cpu);
 if (torch1 && torch2) rows.push(torch1, torch2);
 
 const result = {
   date: new Date().toISOString(),
-  machine: {
-    cpus: cpus().length,
-    model: cpus()[0]?.model,
-    node: process.version,
-    loadAverage1m: loadavg()[0],
-  },
+  machine: machineInfo(),
   model: {
     architecture:
       'bcResNet({ width: 1 }): 12 classes, input [101, 40], random weights and normalisation statistics',
@@ -293,11 +112,7 @@ const result = {
     runtimeSteps: runtime.steps,
     torchParams: torch?.params ?? null,
   },
-  input: `1 × ${FRAMES} × ${MELS} (batch 1)`,
-  torch: torch?.version ?? null,
-  maxAbsLogitDiffVsTfjs: parity,
-  rows,
-  interleavedSamplesMs: samples,
+  ...sharedResult(torch, parity, rows, samples),
   targets: {
     runtimeOverTorch2Threads: torch2 ? ours.msPerClip / torch2.msPerClip : null,
     runtimeOverTorch1Thread: torch1 ? ours.msPerClip / torch1.msPerClip : null,

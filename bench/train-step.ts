@@ -19,6 +19,8 @@ import { registerBatchNormGradient } from '../src/models/layers/batch-norm-gradi
 import { setSsnTrainingPath } from '../src/models/layers/sub-spectral-norm.js';
 import { setTapeConvPath, type TapeConvPath } from '../src/models/layers/tap-conv.js';
 import { registerWasmTrainingKernels } from '../src/train/index.js';
+import { median } from './lib/side-by-side.js';
+import { TORCH_BC_RESNET } from './lib/torch-bc-resnet.js';
 
 interface Row {
   backend: string;
@@ -33,11 +35,6 @@ interface Row {
   peakBytes?: number;
   error?: string;
 }
-
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
 
 function step(model: tfl.LayersModel, opt: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): void {
   const cost = opt.minimize(
@@ -99,40 +96,10 @@ async function measure(path: TapeConvPath | 'auto+bn', batch: number, reps: numb
   return row;
 }
 
-const PYTORCH = `
-import sys, time, torch, torch.nn as nn, torch.nn.functional as F
+// BC-ResNet-1 training steps (SGD) in PyTorch at 2 threads: prints "batch ms" per batch size.
+const PYTORCH = `${TORCH_BC_RESNET}
 torch.set_num_threads(2); torch.manual_seed(0)
-class SSN(nn.Module):
-    def __init__(s, c, S=5):
-        super().__init__(); s.S = S; s.bn = nn.BatchNorm2d(c * S)
-    def forward(s, x):
-        n, c, f, t = x.shape
-        return s.bn(x.reshape(n, c * s.S, f // s.S, t)).reshape(n, c, f, t)
-class Block(nn.Module):
-    def __init__(s, i, o, stride, d):
-        super().__init__()
-        s.pre = nn.Sequential(nn.Conv2d(i, o, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU()) if i != o else None
-        s.f2 = nn.Sequential(nn.Conv2d(o, o, (3, 1), (stride, 1), (1, 0), groups=o, bias=False), SSN(o))
-        s.f1 = nn.Sequential(nn.Conv2d(o, o, (1, 3), 1, (0, d), (1, d), groups=o, bias=False), nn.BatchNorm2d(o),
-                             nn.SiLU(), nn.Conv2d(o, o, 1, bias=False), nn.Dropout2d(0.1))
-        s.identity = i == o and stride == 1
-    def forward(s, x):
-        h = s.pre(x) if s.pre is not None else x
-        f2 = s.f2(h)
-        y = f2 + s.f1(f2.mean(2, keepdim=True))
-        return F.relu(y + x if s.identity else y)
-def net(tau=1):
-    c = [int(16 * tau), int(8 * tau), int(12 * tau), int(16 * tau), int(20 * tau), int(32 * tau)]
-    L = [nn.Conv2d(1, c[0], 5, (2, 1), 2, bias=False), nn.BatchNorm2d(c[0]), nn.ReLU()]
-    i = c[0]
-    for s, (n, st, d) in enumerate([(2, 1, 1), (2, 2, 2), (4, 2, 4), (4, 1, 8)]):
-        for b in range(n):
-            L.append(Block(i, c[s + 1], st if b == 0 else 1, d)); i = c[s + 1]
-    L += [nn.Conv2d(i, i, 5, groups=i, padding=(0, 2), bias=False), nn.AdaptiveAvgPool2d((1, None)),
-          nn.Conv2d(i, c[5], 1, bias=False), nn.BatchNorm2d(c[5]), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-          nn.Flatten(), nn.Linear(c[5], 12)]
-    return nn.Sequential(*L)
-m = net(); opt = torch.optim.SGD(m.parameters(), 0.01); m.train()
+m = BcResNet(); opt = torch.optim.SGD(m.parameters(), 0.01); m.train()
 for b in map(int, sys.argv[1:]):
     x = torch.randn(b, 1, 40, 101); y = torch.randint(0, 12, (b,))
     ts = []

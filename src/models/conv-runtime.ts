@@ -43,29 +43,28 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../errors.js';
 import { checkFinite, checkInt, checkOptions } from '../validate.js';
 import { ACTIVATIONS, type ActivationName, applyActivation } from './activations.js';
+import { convModelInput, singleCall } from './conv-graph.js';
 import {
   addInto,
   affine,
   type ConvGeometry,
+  type ConvKernel,
   clipAbove,
   conv5x5,
-  denseRows,
   depthwiseConv,
   frameTapRanges,
   freqConvMean,
   freqConvMeanWeights,
   frequencyMean,
   meanPositions,
-  PANEL,
-  paddedPlaneSize,
   padFrames,
-  padPlane,
   planeConv,
+  planeWindowRows,
+  type ResidualOperands,
   reluAll,
   residualFreqConv,
   rowTapRanges,
   timeConv,
-  toPanels,
 } from './conv-kernels.js';
 import {
   type AffineNorm,
@@ -76,9 +75,13 @@ import {
   layerWeights,
   requireWeight,
 } from './folded-norm.js';
+import { CONV_RUNTIME_LAYERS, INFERENCE_IDENTITY_LAYERS } from './inference-layers.js';
 import { SpectralConv } from './layers/spectral-conv.js';
 import { axisOutputSize } from './layers/tap-conv.js';
 import { TemporalConv } from './layers/temporal-conv.js';
+import { convTapPanels, matRows, toPanels } from './panel-matmul.js';
+
+export { CONV_RUNTIME_LAYERS } from './inference-layers.js';
 
 // ───────────────────────────── public types ─────────────────────────────
 
@@ -172,10 +175,8 @@ function finish(y: Float64Array, size: number, cols: number, act: Activation, re
 interface DeferredConv {
   /** The convolution's input. */
   readonly input: Value;
-  readonly g: ConvGeometry;
-  /** Folded weights `[groups, 3, C]` and bias `[groups, C]`. */
-  readonly weights: Float64Array;
-  readonly bias: Float64Array;
+  /** Geometry, folded weights `[groups, 3, C]` and bias `[groups, C]`. */
+  readonly k: ConvKernel;
   readonly macs: number;
 }
 
@@ -206,6 +207,12 @@ function sizeOf(v: Shape): number {
   return v.frames * v.rows * v.channels;
 }
 
+/**
+ * Makes the `run` of a step with one input once buffers are assigned: from the input's, the
+ * output's and a fused frequency mean's (or null).
+ */
+type RunFactory = (xb: Float64Array, yb: Float64Array, mb: Float64Array | null) => () => void;
+
 /** A step before buffers are assigned: which values it reads and writes, and how to build it. */
 interface PlannedStep {
   readonly inputs: readonly number[];
@@ -234,34 +241,6 @@ class InputStep implements Step {
 // ───────────────────────────── layer reading ─────────────────────────────
 
 type Layer = tfl.layers.Layer;
-
-/** Layers that are the identity at inference. */
-const IDENTITY_LAYERS = /* @__PURE__ */ new Set([
-  'Dropout',
-  'ChannelDropout',
-  'SpatialDropout1D',
-  'SpatialDropout2D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-]);
-
-/** Layer classes {@link compileConvNet} compiles. */
-export const CONV_RUNTIME_LAYERS: readonly string[] = [
-  'InputLayer',
-  'SpectralConv',
-  'TemporalConv',
-  'SubSpectralNorm',
-  'BatchNormalization',
-  'FrequencyMean',
-  'Dense',
-  'ReLU',
-  'Activation',
-  'Add',
-  'GlobalAveragePooling2D',
-  'GlobalAveragePooling1D',
-  ...IDENTITY_LAYERS,
-];
 
 /** The activation named `name` (tfjs-layers' names), with an upper clip `maxValue` for a ReLU. */
 function activationOf(layer: Layer, name: unknown, maxValue: unknown = null): Activation {
@@ -343,13 +322,8 @@ class Compiler {
   constructor(private readonly model: tfl.LayersModel) {
     for (const layer of model.layers) {
       if (layer.getClassName() === 'InputLayer') continue;
-      const nodes = layer.inboundNodes;
-      const node = nodes[0];
-      if (nodes.length !== 1 || node === undefined) {
-        throw invalidLayer(layer, `is called ${nodes.length} times; shared layers are not supported`);
-      }
-      if (node.outputTensors.length !== 1) throw invalidLayer(layer, 'has several outputs');
-      if (IDENTITY_LAYERS.has(layer.getClassName())) {
+      const node = singleCall(layer, 'compileConvNet');
+      if (INFERENCE_IDENTITY_LAYERS.has(layer.getClassName())) {
         if (node.inputTensors.length !== 1) throw invalidLayer(layer, 'takes one input');
         this.alias.set(
           (node.outputTensors[0] as tfl.SymbolicTensor).id,
@@ -359,7 +333,7 @@ class Compiler {
     }
     for (const layer of model.layers) {
       const cls = layer.getClassName();
-      if (cls === 'InputLayer' || IDENTITY_LAYERS.has(cls)) continue;
+      if (cls === 'InputLayer' || INFERENCE_IDENTITY_LAYERS.has(cls)) continue;
       for (const t of (layer.inboundNodes[0] as { inputTensors: tfl.SymbolicTensor[] }).inputTensors) {
         const id = this.resolve(t.id);
         const list = this.consumers.get(id) ?? [];
@@ -382,6 +356,19 @@ class Compiler {
     const v: Value = { id: this.values.length, frames, rows, channels, rank, pooled, deferred };
     this.values.push(v);
     return v;
+  }
+
+  /**
+   * Plans a step reading `x` and writing `y` (and `mean`, a fused frequency mean, when given):
+   * `make` receives their buffers once assigned and returns the step's `run`.
+   */
+  private unary(x: Value, y: Value, macs: number, make: RunFactory, mean: Value | null = null): void {
+    this.steps.push({
+      inputs: [x.id],
+      outputs: mean === null ? [y.id] : [y.id, mean.id],
+      macs,
+      build: (buffer) => ({ run: make(buffer(x.id), buffer(y.id), mean === null ? null : buffer(mean.id)) }),
+    });
   }
 
   private setValue(tensor: tfl.SymbolicTensor, v: Value): void {
@@ -470,7 +457,7 @@ class Compiler {
     });
     for (const layer of this.model.layers) {
       const cls = layer.getClassName();
-      if (cls === 'InputLayer' || IDENTITY_LAYERS.has(cls) || this.absorbed.has(layer)) continue;
+      if (cls === 'InputLayer' || INFERENCE_IDENTITY_LAYERS.has(cls) || this.absorbed.has(layer)) continue;
       const node = layer.inboundNodes[0] as { inputTensors: tfl.SymbolicTensor[] };
       const inputs = node.inputTensors.map((t) => this.valueFor(layer, t));
       this.layer(layer, inputs);
@@ -580,25 +567,28 @@ class Compiler {
       padRows: geometry.padFreq[0],
       rowsPerGroup: outRows / weights.groups,
     };
+    const k: ConvKernel = { g, w: weights.kernel, bias: weights.bias };
     const shape: Shape = { frames: outFrames, rows: outRows, channels, rank: 4, pooled: false };
     const macs = outFrames * outRows * channels * kt * kf;
-    if (kt === 5 && kf === 5 && dt === 1 && df === 1) {
-      const y = this.newValue(shape);
-      this.setValue(tensor, y);
-      const mean = inChannels === 1 ? null : this.takeFrequencyMean(tensor, shape);
-      this.conv5x5(x, inChannels, y, g, weights, fused.act, macs, mean);
+    if (
+      inChannels !== 1 &&
+      isIdentity(fused.act) &&
+      isFreqConv3(g) &&
+      this.deferConv(tensor, x, k, shape, macs)
+    ) {
       return;
     }
-    if (inChannels === 1) {
-      const y = this.newValue(shape);
-      this.setValue(tensor, y);
-      this.planeConv(x, y, g, weights, fused.act, macs);
-      return;
-    }
-    if (isIdentity(fused.act) && isFreqConv3(g) && this.deferConv(tensor, x, g, weights, shape, macs)) return;
     const y = this.newValue(shape);
     this.setValue(tensor, y);
-    this.depthwise(x, y, g, weights, fused.act, macs, this.takeFrequencyMean(tensor, shape));
+    const mean = inChannels === 1 ? null : this.takeFrequencyMean(tensor, shape);
+    const act = fused.act;
+    const run =
+      kt === 5 && kf === 5 && dt === 1 && df === 1
+        ? Compiler.conv5x5(k, inChannels, act)
+        : inChannels === 1
+          ? Compiler.planeConv(k, weights.groups, act)
+          : Compiler.depthwise(k, act);
+    this.unary(x, y, macs, run, mean);
   }
 
   /** A `FrequencyMean` reading `tensor`, absorbed, with a value for its output; or null. */
@@ -621,8 +611,7 @@ class Compiler {
   private deferConv(
     tensor: tfl.SymbolicTensor,
     x: Value,
-    g: ConvGeometry,
-    weights: { kernel: Float64Array; bias: Float64Array },
+    k: ConvKernel,
     shape: Shape,
     macs: number,
   ): boolean {
@@ -635,28 +624,17 @@ class Compiler {
     ) {
       return false;
     }
-    const deferred: DeferredConv = { input: x, g, weights: weights.kernel, bias: weights.bias, macs };
-    this.setValue(tensor, this.newValue(shape, deferred));
+    this.setValue(tensor, this.newValue(shape, { input: x, k, macs }));
     const m = this.takeFrequencyMean(tensor, shape) as Value;
-    const { weights: weff, bias: beff } = freqConvMeanWeights(g, weights.kernel, weights.bias);
+    const { weights: weff, bias: beff } = freqConvMeanWeights(k);
     const producer = this.residualSteps.get(x.id);
     if (producer !== undefined && producer.mean === null) {
       producer.mean = { value: m, weights: weff, bias: beff };
       producer.step.outputs.push(m.id);
       return true;
     }
-    const { frames, rows } = g;
-    const C = g.channels;
-    this.steps.push({
-      inputs: [x.id],
-      outputs: [m.id],
-      macs: 0,
-      build: (buffer) => {
-        const xb = buffer(x.id);
-        const mb = buffer(m.id);
-        return { run: () => freqConvMean(xb, frames, rows, C, weff, beff, mb) };
-      },
-    });
+    const { frames, rows, channels } = k.g;
+    this.unary(x, m, 0, (xb, mb) => () => freqConvMean(xb, frames, rows, channels, weff, beff, mb));
     return true;
   }
 
@@ -668,140 +646,70 @@ class Compiler {
     this.valueOf.forEach((id, tensor) => {
       if (id === v.id) this.valueOf.set(tensor, y.id);
     });
-    this.depthwise(d.input, y, d.g, { kernel: d.weights, bias: d.bias }, IDENTITY, d.macs, null);
+    this.unary(d.input, y, d.macs, Compiler.depthwise(d.k, IDENTITY));
     return y;
   }
 
-  private depthwise(
-    x: Value,
-    y: Value,
-    g: ConvGeometry,
-    weights: { kernel: Float64Array; bias: Float64Array },
-    act: Activation,
-    macs: number,
-    mean: Value | null,
-  ): void {
+  /**
+   * The `run` of a per-channel convolution step (depthwise, or along time only) with its
+   * activation and, when the step has one, a fused frequency mean of its output.
+   */
+  private static depthwise(k: ConvKernel, act: Activation): RunFactory {
+    const g = k.g;
+    const { outFrames, outRows, channels } = g;
+    const size = outFrames * outRows * channels;
     // A convolution along time only runs over whole frames; activations beyond a ReLU (BC-ResNet's
     // SiLU) run after the kernel, and a fused frequency mean after them.
-    const alongTime = g.kf === 1 && g.stride === 1 && g.padRows === 0;
-    const kernelMean = !alongTime && act.hi === Number.POSITIVE_INFINITY && act.post === null;
+    if (g.kf === 1 && g.stride === 1 && g.padRows === 0) {
+      return (xb, yb, mb) => () => {
+        timeConv(xb, k, yb, act.relu);
+        finish(yb, size, channels, act, true);
+        if (mb !== null) frequencyMean(yb, outFrames, outRows, channels, mb);
+      };
+    }
+    const kernelMean = act.hi === Number.POSITIVE_INFINITY && act.post === null;
     const frameTaps = frameTapRanges(g);
     const rowTaps = rowTapRanges(g);
-    const { kernel, bias } = weights;
-    const size = sizeOf(y);
-    const { outFrames, outRows, channels } = g;
-    this.steps.push({
-      inputs: [x.id],
-      outputs: mean === null ? [y.id] : [y.id, mean.id],
-      macs,
-      build: (buffer) => {
-        const xb = buffer(x.id);
-        const yb = buffer(y.id);
-        const mb = mean === null ? null : buffer(mean.id);
-        return {
-          run: alongTime
-            ? () => {
-                timeConv(xb, g, kernel, bias, yb, act.relu);
-                finish(yb, size, channels, act, true);
-                if (mb !== null) frequencyMean(yb, outFrames, outRows, channels, mb);
-              }
-            : () => {
-                depthwiseConv(xb, g, frameTaps, rowTaps, kernel, bias, yb, act.relu, kernelMean ? mb : null);
-                finish(yb, size, channels, act, true);
-                if (mb !== null && !kernelMean) frequencyMean(yb, outFrames, outRows, channels, mb);
-              },
-        };
-      },
-    });
+    return (xb, yb, mb) => () => {
+      depthwiseConv(xb, k, frameTaps, rowTaps, yb, act.relu, kernelMean ? mb : null);
+      finish(yb, size, channels, act, true);
+      if (mb !== null && !kernelMean) frequencyMean(yb, outFrames, outRows, channels, mb);
+    };
   }
 
-  /** A 5×5 undilated convolution (stem or classifier) through `conv5x5` on a zero-bordered copy. */
-  private conv5x5(
-    x: Value,
-    inChannels: number,
-    y: Value,
-    g: ConvGeometry,
-    weights: { kernel: Float64Array; bias: Float64Array },
-    act: Activation,
-    macs: number,
-    mean: Value | null,
-  ): void {
-    const paddedRows = Math.max(g.padRows + g.rows, (g.outRows - 1) * g.stride + 5);
-    const paddedFrames = g.outFrames + 4;
-    const frameStride = paddedRows * inChannels;
-    const rowStride = inChannels;
-    const chanStride = inChannels === 1 ? 0 : 1;
-    const { kernel, bias } = weights;
-    const size = sizeOf(y);
+  /** The `run` of a 5×5 undilated convolution (stem or classifier): `conv5x5` on a zero-bordered copy. */
+  private static conv5x5(k: ConvKernel, inChannels: number, act: Activation): RunFactory {
+    const g = k.g;
     const { frames, rows, outFrames, outRows, channels, padTime, padRows } = g;
-    this.steps.push({
-      inputs: [x.id],
-      outputs: mean === null ? [y.id] : [y.id, mean.id],
-      macs,
-      build: (buffer) => {
-        const xb = buffer(x.id);
-        const yb = buffer(y.id);
-        const mb = mean === null ? null : buffer(mean.id);
-        const xp = new Float64Array(paddedFrames * frameStride);
-        return {
-          run: () => {
-            padFrames(xb, frames, rows, inChannels, padTime, padRows, paddedRows, xp);
-            conv5x5(xp, frameStride, rowStride, chanStride, g, kernel, bias, yb, act.relu);
-            finish(yb, size, channels, act, true);
-            if (mb !== null) frequencyMean(yb, outFrames, outRows, channels, mb);
-          },
-        };
-      },
-    });
+    const paddedRows = Math.max(padRows + rows, (outRows - 1) * g.stride + 5);
+    const frameStride = paddedRows * inChannels;
+    const chanStride = inChannels === 1 ? 0 : 1;
+    const size = outFrames * outRows * channels;
+    return (xb, yb, mb) => {
+      const xp = new Float64Array((outFrames + 4) * frameStride);
+      return () => {
+        padFrames(xb, frames, rows, inChannels, padTime, padRows, paddedRows, xp);
+        conv5x5(xp, frameStride, inChannels, chanStride, k, yb, act.relu);
+        finish(yb, size, channels, act, true);
+        if (mb !== null) frequencyMean(yb, outFrames, outRows, channels, mb);
+      };
+    };
   }
 
-  private planeConv(
-    x: Value,
-    y: Value,
-    g: ConvGeometry,
-    weights: { groups: number; kernel: Float64Array; bias: Float64Array },
-    act: Activation,
-    macs: number,
-  ): void {
-    const { kt, kf, channels } = g;
-    const taps = kt * kf;
-    const panelSize = Math.ceil(channels / PANEL) * taps * PANEL;
-    // Per group, panels of four channels over the taps in (j, i) order (time innermost).
-    const w = new Float64Array(weights.groups * panelSize);
-    const jMajor = new Float64Array(taps * channels);
-    for (let k = 0; k < weights.groups; k++) {
-      for (let i = 0; i < kt; i++) {
-        for (let j = 0; j < kf; j++) {
-          for (let c = 0; c < channels; c++) {
-            jMajor[(j * kt + i) * channels + c] = weights.kernel[
-              k * taps * channels + (i * kf + j) * channels + c
-            ] as number;
-          }
-        }
-      }
-      w.set(toPanels(jMajor, taps, channels, null), k * panelSize);
-    }
-    const bias = new Float64Array(weights.groups * channels + PANEL);
-    bias.set(weights.bias);
-    const padded = paddedPlaneSize(g);
-    const size = sizeOf(y);
-    this.steps.push({
-      inputs: [x.id],
-      outputs: [y.id],
-      macs,
-      build: (buffer) => {
-        const xb = buffer(x.id);
-        const yb = buffer(y.id);
-        const xt = new Float64Array(padded.rows * padded.frames);
-        return {
-          run: () => {
-            padPlane(xb, g, xt, padded.frames);
-            planeConv(xt, padded.frames, g, w, bias, yb, act.relu);
-            finish(yb, size, channels, act, true);
-          },
-        };
-      },
-    });
+  /** The `run` of any other 1 → C convolution: `planeConv`, one matrix product per frame and weight group. */
+  private static planeConv(k: ConvKernel, groups: number, act: Activation): RunFactory {
+    const { g, w, bias } = k;
+    const { kt, kf, dt, df, outFrames, outRows, channels } = g;
+    const panels = convTapPanels(w, kt, kf, channels, bias, groups, dt, df);
+    const windowSize = planeWindowRows(g) * ((kt - 1) * dt + 1);
+    const size = outFrames * outRows * channels;
+    return (xb, yb) => {
+      const window = new Float64Array(windowSize);
+      return () => {
+        planeConv(xb, g, panels, window, yb, act.relu);
+        finish(yb, size, channels, act, true);
+      };
+    };
   }
 
   private dense(layer: Layer, x: Value): void {
@@ -814,41 +722,31 @@ class Compiler {
     let act = activationOf(layer, config.activation ?? 'linear');
     let tensor = Compiler.outputOf(layer);
     let scale: Float64Array | null = null;
-    const b = new Float64Array(Math.ceil(units / PANEL) * PANEL);
-    if (bias !== null) b.set(bias);
+    let b = bias;
     if (isIdentity(act)) {
       // A SubSpectralNorm would need per-row weights here: it stays a separate step.
       const folded = this.takeNorm(tensor, units, x.rank, null);
       if (folded !== null) {
         tensor = folded.tensor;
-        scale = folded.norm.scale;
-        for (let j = 0; j < units; j++) {
-          b[j] = (b[j] as number) * (scale[j] as number) + (folded.norm.offset[j] as number);
-        }
+        const { scale: s, offset } = folded.norm;
+        scale = s;
+        b = Float64Array.from(
+          offset,
+          (o, j) => (bias === null ? 0 : (bias[j] as number)) * (s[j] as number) + o,
+        );
       }
     }
     const fused = this.fuseActivation(tensor, act);
     tensor = fused.tensor;
     act = fused.act;
-    const panels = toPanels(kernel, inSize, units, scale);
+    const panels = toPanels(kernel, inSize, units, { scale, bias: b });
     const y = this.newValue({ ...x, channels: units });
     this.setValue(tensor, y);
     const rows = x.frames * x.rows;
     const size = sizeOf(y);
-    this.steps.push({
-      inputs: [x.id],
-      outputs: [y.id],
-      macs: rows * inSize * units,
-      build: (buffer) => {
-        const xb = buffer(x.id);
-        const yb = buffer(y.id);
-        return {
-          run: () => {
-            denseRows(xb, rows, inSize, panels, b, units, yb, act.relu);
-            finish(yb, size, units, act, true);
-          },
-        };
-      },
+    this.unary(x, y, rows * inSize * units, (xb, yb) => () => {
+      matRows(panels, xb, 0, inSize, rows, yb, 0, units, act.relu);
+      finish(yb, size, units, act, true);
     });
   }
 
@@ -874,20 +772,9 @@ class Compiler {
     const y = this.newValue({ ...x });
     this.setValue(tensor, y);
     const size = sizeOf(y);
-    this.steps.push({
-      inputs: [x.id],
-      outputs: [y.id],
-      macs: 0,
-      build: (buffer) => {
-        const xb = buffer(x.id);
-        const yb = buffer(y.id);
-        return {
-          run: () => {
-            affine(xb, size, scale, offset, yb, act.relu);
-            finish(yb, size, x.channels, act, true);
-          },
-        };
-      },
+    this.unary(x, y, 0, (xb, yb) => () => {
+      affine(xb, size, scale, offset, yb, act.relu);
+      finish(yb, size, x.channels, act, true);
     });
   }
 
@@ -896,20 +783,9 @@ class Compiler {
     const y = this.newValue({ ...x });
     this.setValue(Compiler.outputOf(layer), y);
     const size = sizeOf(y);
-    this.steps.push({
-      inputs: [x.id],
-      outputs: [y.id],
-      macs: 0,
-      build: (buffer) => {
-        const xb = buffer(x.id);
-        const yb = buffer(y.id);
-        return {
-          run: () => {
-            yb.set(xb.subarray(0, size));
-            finish(yb, size, x.channels, act, false);
-          },
-        };
-      },
+    this.unary(x, y, 0, (xb, yb) => () => {
+      yb.set(xb.subarray(0, size));
+      finish(yb, size, x.channels, act, false);
     });
   }
 
@@ -970,18 +846,18 @@ class Compiler {
     const others = given.filter((v) => v.deferred === undefined);
     const identity = others.filter((v) => v.id === d.input.id);
     const extras = others.filter((v) => v.id !== d.input.id);
-    if (identity.length > 1 || extras.length > 1 || (identity.length === 1 && d.g.stride !== 1)) return false;
+    const g = d.k.g;
+    if (identity.length > 1 || extras.length > 1 || (identity.length === 1 && g.stride !== 1)) return false;
     const extra = extras[0] ?? null;
     if (extra !== null && extra.rows !== 1) return false;
-    const { g, bias } = d;
-    const weights = d.weights.slice();
+    const w = d.k.w.slice();
     if (identity.length === 1) {
       const C = g.channels;
       for (let k = 0; k < g.outRows / g.rowsPerGroup; k++) {
-        for (let c = 0; c < C; c++)
-          weights[(k * 3 + 1) * C + c] = (weights[(k * 3 + 1) * C + c] as number) + 1;
+        for (let c = 0; c < C; c++) w[(k * 3 + 1) * C + c] = (w[(k * 3 + 1) * C + c] as number) + 1;
       }
     }
+    const k: ConvKernel = { g, w, bias: d.k.bias };
     const size = sizeOf(y);
     const slot: { step: PlannedStep; mean: FusedMean | null } = {
       mean: null,
@@ -995,12 +871,19 @@ class Compiler {
           const yb = buffer(y.id);
           // The next block's mean can be fused only when nothing runs on y after the kernel.
           const mean = slot.mean;
-          const mb = mean === null ? null : buffer(mean.value.id);
-          const mw = mean?.weights ?? yb;
-          const mbias = mean?.bias ?? yb;
+          const operands: ResidualOperands = {
+            x: xb,
+            k,
+            e: eb,
+            y: yb,
+            relu: act.relu,
+            mean: mean === null ? null : buffer(mean.value.id),
+            meanW: mean?.weights ?? yb,
+            meanB: mean?.bias ?? yb,
+          };
           return {
             run: () => {
-              residualFreqConv(xb, g, weights, bias, eb, yb, act.relu, mb, mw, mbias);
+              residualFreqConv(operands);
               finish(yb, size, g.channels, act, true);
             },
           };
@@ -1016,16 +899,7 @@ class Compiler {
     if (x.rank !== 4) throw invalidLayer(layer, 'expects a rank-4 input');
     const y = this.newValue({ ...x, rows: 1 });
     this.setValue(Compiler.outputOf(layer), y);
-    this.steps.push({
-      inputs: [x.id],
-      outputs: [y.id],
-      macs: 0,
-      build: (buffer) => {
-        const xb = buffer(x.id);
-        const yb = buffer(y.id);
-        return { run: () => frequencyMean(xb, x.frames, x.rows, x.channels, yb) };
-      },
-    });
+    this.unary(x, y, 0, (xb, yb) => () => frequencyMean(xb, x.frames, x.rows, x.channels, yb));
   }
 
   private pool(layer: Layer, x: Value): void {
@@ -1040,16 +914,7 @@ class Compiler {
     const y = this.newValue({ frames: 1, rows: 1, channels: x.channels, rank: 2, pooled: true });
     this.setValue(Compiler.outputOf(layer), y);
     const positions = x.frames * x.rows;
-    this.steps.push({
-      inputs: [x.id],
-      outputs: [y.id],
-      macs: 0,
-      build: (buffer) => {
-        const xb = buffer(x.id);
-        const yb = buffer(y.id);
-        return { run: () => meanPositions(xb, positions, x.channels, yb) };
-      },
-    });
+    this.unary(x, y, 0, (xb, yb) => () => meanPositions(xb, positions, x.channels, yb));
   }
 }
 
@@ -1214,26 +1079,7 @@ export function compileConvNet(model: tfl.LayersModel, options?: CompileConvNetO
     );
   }
   const o = checkOptions('options', options);
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new KwsError(
-      'MODEL_INVALID',
-      `compileConvNet needs a model with one input and one output; "${model.name}" has ` +
-        `${model.inputs.length} and ${model.outputs.length}`,
-    );
-  }
-  const shape = (model.inputs[0] as tfl.SymbolicTensor).shape;
-  const time = shape[1];
-  const bins = shape[2];
-  if (
-    (shape.length !== 3 && !(shape.length === 4 && shape[3] === 1)) ||
-    typeof bins !== 'number' ||
-    !(time === null || typeof time === 'number')
-  ) {
-    throw new KwsError(
-      'MODEL_INVALID',
-      `compileConvNet needs an input [batch, frames, bins] or [batch, frames, bins, 1]; got [${shape.join(', ')}]`,
-    );
-  }
+  const { frames: time, bins, rank } = convModelInput(model, 'compileConvNet');
   let frames: number;
   if (time === null) {
     frames = checkInt('frames', o.frames ?? 101, 1, 100000);
@@ -1247,6 +1093,6 @@ export function compileConvNet(model: tfl.LayersModel, options?: CompileConvNetO
     }
   }
   const compiler = new Compiler(model);
-  const outputId = compiler.compile(frames, bins, shape.length);
+  const outputId = compiler.compile(frames, bins, rank);
   return new CompiledConvNet(frames, bins, compiler, outputId);
 }

@@ -21,8 +21,10 @@
  * (one matrix product, bias folded in), then runs only the recurrent products step by step.
  * Matrices are transposed at compile time into panels of four (eight for the recurrent ones)
  * output columns, so each input value is loaded once per four (eight) multiply-adds, and two
- * rows share each weight load wherever a whole sequence is known. The conv reads a transposed
- * copy of the input so each kernel column is a contiguous run of frames. Weights and
+ * rows share each weight load wherever a whole sequence is known (the products of
+ * `panel-matmul.ts`, shared with the conv runtime). The conv copies each step's frames
+ * transposed, so that every mel position's taps are one contiguous run and the step is one
+ * matrix product over the positions. Weights and
  * intermediate values are float64, JavaScript's own number type (reading float32 costs a
  * conversion per load). `σ` and `tanh` go through a range-reduced polynomial `exp` (error
  * < 1e-8; 1.4–2× faster than `Math.exp` / `Math.tanh`). Logits match tfjs' cpu backend
@@ -42,6 +44,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../errors.js';
 import { checkChoice, checkFinite, checkInt, checkOptions } from '../validate.js';
 import { fastExp, sigmoid } from './activations.js';
+import { INFERENCE_IDENTITY_LAYERS } from './inference-layers.js';
+import { convTapPanels, matRows, matVec, type Panels, toPanels } from './panel-matmul.js';
 
 // ───────────────────────────── public types ─────────────────────────────
 
@@ -207,21 +211,6 @@ export interface CrnnRuntime {
 
 // ───────────────────────────── compiled weights ─────────────────────────────
 
-/**
- * A weight matrix `[inSize, outSize]` (row-major in tfjs) stored as ⌈outSize/width⌉ panels of
- * `width` columns, each panel row-major over the input:
- * `data[(p·inSize + i)·width + q] = W[i, p·width + q]` (zero past `outSize`). `bias` is padded
- * the same way, zeros when the layer has none.
- */
-interface Panels {
-  /** 4 for {@link matVec} / {@link matRows}, 8 for {@link matVec8}. */
-  readonly width: number;
-  readonly inSize: number;
-  readonly outSize: number;
-  readonly data: Float64Array;
-  readonly bias: Float64Array;
-}
-
 interface ConvWeights {
   readonly kt: number;
   readonly km: number;
@@ -230,7 +219,7 @@ interface ConvWeights {
   readonly mels: number;
   readonly outMels: number;
   readonly channels: number;
-  /** Panels of four channels over the taps, mel-major: `[km, kt]` flattened. */
+  /** The kernel as a matrix over a window's taps, with the bias (`convTapPanels`). */
   readonly taps: Panels;
 }
 
@@ -268,54 +257,27 @@ interface Compiled {
   readonly dense: Panels;
 }
 
-function pack(
-  w: ArrayLike<number>,
-  rows: number,
-  cols: number,
-  colStart: number,
-  count: number,
-  bias: ArrayLike<number> | null,
-  width = 4,
-): Panels {
-  const blocks = Math.ceil(count / width);
-  const data = new Float64Array(blocks * rows * width);
-  for (let p = 0; p < blocks; p++) {
-    for (let i = 0; i < rows; i++) {
-      for (let q = 0; q < width; q++) {
-        const col = width * p + q;
-        if (col < count) data[(p * rows + i) * width + q] = w[i * cols + colStart + col] as number;
-      }
-    }
-  }
-  const b = new Float64Array(blocks * width);
-  if (bias !== null) for (let j = 0; j < count; j++) b[j] = bias[colStart + j] as number;
-  return { width, inSize: rows, outSize: count, data, bias: b };
-}
-
 // ───────────────────────────── kernels ─────────────────────────────
 
-/** `y[yOff + j] = bias[j] + Σ_i x[xOff + i] · W[i, j]` for `j < outSize`. */
-function matVec(p: Panels, x: Float64Array, xOff: number, y: Float64Array, yOff: number): void {
-  const n = p.inSize;
-  const out = p.outSize;
-  const w = p.data;
-  const b = p.bias;
-  let o = 0;
-  for (let j = 0; j < out; j += 4) {
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let i = 0; i < n; i++) {
-      const xi = x[xOff + i] as number;
-      s0 += xi * (w[o] as number);
-      s1 += xi * (w[o + 1] as number);
-      s2 += xi * (w[o + 2] as number);
-      s3 += xi * (w[o + 3] as number);
-      o += 4;
-    }
-    store4(y, yOff + j, out - j, s0, s1, s2, s3, b, j);
+/**
+ * Copies `frames` frames of `x[xOff…]` (`[frames, mels]`, float32) into `xt` as `[mels, frames]`
+ * float64, so that the taps of a conv step form contiguous runs.
+ */
+function transpose(x: Float32Array, xOff: number, frames: number, mels: number, xt: Float64Array): void {
+  for (let f = 0; f < frames; f++) {
+    const row = xOff + f * mels;
+    for (let m = 0; m < mels; m++) xt[m * frames + f] = x[row + m] as number;
   }
+}
+
+/**
+ * One conv output step from `window`, the step's `kt` frames transposed (`[mels, kt]`, see
+ * {@link transpose}): the `outMels · channels` values, mel-major, at `y[yOff…]`. Each mel
+ * position's taps are one contiguous run of the window (`convTapPanels`), so this is one
+ * matrix product over the positions.
+ */
+function convStep(c: ConvWeights, window: Float64Array, y: Float64Array, yOff: number): void {
+  matRows(c.taps, window, 0, c.sm * c.kt, c.outMels, y, yOff, c.channels, false);
 }
 
 /**
@@ -360,181 +322,6 @@ function matVec8(p: Panels, x: Float64Array, y: Float64Array): void {
     } else {
       const sums = [s0, s1, s2, s3, s4, s5, s6, s7];
       for (let q = 0; j + q < out; q++) y[j + q] = sums[q] as number;
-    }
-  }
-}
-
-/** Writes `s_q + b[bOff + q]` to `y[k + q]` for `q < min(left, 4)`. */
-function store4(
-  y: Float64Array,
-  k: number,
-  left: number,
-  s0: number,
-  s1: number,
-  s2: number,
-  s3: number,
-  b: Float64Array,
-  bOff: number,
-): void {
-  y[k] = s0 + (b[bOff] as number);
-  if (left >= 4) {
-    y[k + 1] = s1 + (b[bOff + 1] as number);
-    y[k + 2] = s2 + (b[bOff + 2] as number);
-    y[k + 3] = s3 + (b[bOff + 3] as number);
-  } else {
-    if (left > 1) y[k + 1] = s1 + (b[bOff + 1] as number);
-    if (left > 2) y[k + 2] = s2 + (b[bOff + 2] as number);
-  }
-}
-
-/**
- * {@link matVec} for `rows` rows of `x` (stride `xStride`) into rows of `y` (stride `yStride`),
- * two rows at a time so each weight load feeds two multiply-adds. Every output is summed in the
- * same order as by `matVec`, so both give bit-identical results.
- */
-function matRows(
-  p: Panels,
-  x: Float64Array,
-  xOff: number,
-  xStride: number,
-  rows: number,
-  y: Float64Array,
-  yOff: number,
-  yStride: number,
-): void {
-  const n = p.inSize;
-  const out = p.outSize;
-  const w = p.data;
-  const b = p.bias;
-  let r = 0;
-  for (; r + 1 < rows; r += 2) {
-    const xa = xOff + r * xStride;
-    const xb = xa + xStride;
-    const ya = yOff + r * yStride;
-    let o = 0;
-    for (let j = 0; j < out; j += 4) {
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      let b0 = 0;
-      let b1 = 0;
-      let b2 = 0;
-      let b3 = 0;
-      for (let i = 0; i < n; i++) {
-        const u = x[xa + i] as number;
-        const v = x[xb + i] as number;
-        const w0 = w[o] as number;
-        const w1 = w[o + 1] as number;
-        const w2 = w[o + 2] as number;
-        const w3 = w[o + 3] as number;
-        a0 += u * w0;
-        a1 += u * w1;
-        a2 += u * w2;
-        a3 += u * w3;
-        b0 += v * w0;
-        b1 += v * w1;
-        b2 += v * w2;
-        b3 += v * w3;
-        o += 4;
-      }
-      store4(y, ya + j, out - j, a0, a1, a2, a3, b, j);
-      store4(y, ya + yStride + j, out - j, b0, b1, b2, b3, b, j);
-    }
-  }
-  if (r < rows) matVec(p, x, xOff + r * xStride, y, yOff + r * yStride);
-}
-
-/**
- * Copies `frames` frames of `x[xOff…]` (`[frames, mels]`, float32) into `xt` as `[mels, frames]`
- * float64, so that the conv reads each kernel column as a contiguous run of frames.
- */
-function transpose(x: Float32Array, xOff: number, frames: number, mels: number, xt: Float64Array): void {
-  for (let f = 0; f < frames; f++) {
-    const row = xOff + f * mels;
-    for (let m = 0; m < mels; m++) xt[m * frames + f] = x[row + m] as number;
-  }
-}
-
-/**
- * One conv output step: the `outMels · channels` values of the step whose first frame is column
- * `t0` of the transposed input `xt` (`[mels, frames]`, row stride `frames`), written mel-major
- * to `y[yOff…]`. Two mel positions at a time share each weight load; taps run over time
- * innermost (`kt` contiguous values per mel of the kernel).
- */
-function convStep(
-  c: ConvWeights,
-  xt: Float64Array,
-  frames: number,
-  t0: number,
-  y: Float64Array,
-  yOff: number,
-): void {
-  const { kt, km, sm, outMels, channels } = c;
-  const w = c.taps.data;
-  const b = c.taps.bias;
-  const taps = kt * km;
-  const pairStride = sm * frames;
-  let m = 0;
-  for (; m + 1 < outMels; m += 2) {
-    const base = m * pairStride + t0;
-    const out = yOff + m * channels;
-    for (let ch = 0; ch < channels; ch += 4) {
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      let b0 = 0;
-      let b1 = 0;
-      let b2 = 0;
-      let b3 = 0;
-      let o = ch * taps;
-      for (let j = 0; j < km; j++) {
-        const ua = base + j * frames;
-        const ub = ua + pairStride;
-        for (let i = 0; i < kt; i++) {
-          const u = xt[ua + i] as number;
-          const v = xt[ub + i] as number;
-          const w0 = w[o] as number;
-          const w1 = w[o + 1] as number;
-          const w2 = w[o + 2] as number;
-          const w3 = w[o + 3] as number;
-          a0 += u * w0;
-          a1 += u * w1;
-          a2 += u * w2;
-          a3 += u * w3;
-          b0 += v * w0;
-          b1 += v * w1;
-          b2 += v * w2;
-          b3 += v * w3;
-          o += 4;
-        }
-      }
-      store4(y, out + ch, channels - ch, a0, a1, a2, a3, b, ch);
-      store4(y, out + channels + ch, channels - ch, b0, b1, b2, b3, b, ch);
-    }
-  }
-  if (m < outMels) {
-    const base = m * pairStride + t0;
-    const out = yOff + m * channels;
-    for (let ch = 0; ch < channels; ch += 4) {
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      let o = ch * taps;
-      for (let j = 0; j < km; j++) {
-        const ua = base + j * frames;
-        for (let i = 0; i < kt; i++) {
-          const u = xt[ua + i] as number;
-          a0 += u * (w[o] as number);
-          a1 += u * (w[o + 1] as number);
-          a2 += u * (w[o + 2] as number);
-          a3 += u * (w[o + 3] as number);
-          o += 4;
-        }
-      }
-      store4(y, out + ch, channels - ch, a0, a1, a2, a3, b, ch);
     }
   }
 }
@@ -638,7 +425,7 @@ function scoreOf(a: AttentionWeights, u: Float64Array, off: number): number {
 
 /** Attention score `vᵀ·tanh(W·y + b) + c` of the row `y[off…]`. */
 function attentionScore(a: AttentionWeights, y: Float64Array, off: number, s: StepScratch): number {
-  matVec(a.proj, y, off, s.att, 0);
+  matVec(a.proj, y, off, s.att, 0, false);
   return scoreOf(a, s.att, 0);
 }
 
@@ -680,14 +467,6 @@ function softmaxPool(
 }
 
 // ───────────────────────────── model reading ─────────────────────────────
-
-const INFERENCE_IDENTITY = /* @__PURE__ */ new Set([
-  'Dropout',
-  'SpatialDropout1D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-]);
 
 interface Link {
   layer: tfl.layers.Layer;
@@ -760,18 +539,6 @@ function outputShape(layer: tfl.layers.Layer): (number | null)[] {
   return (Array.isArray(s[0]) ? s[0] : s) as (number | null)[];
 }
 
-/** The conv kernel `[kt, km, 1, C]` reordered to `[km, kt, C]` (time innermost, as convStep reads it). */
-function melMajorTaps(k: Float32Array, kt: number, km: number, channels: number): Float64Array {
-  const out = new Float64Array(kt * km * channels);
-  for (let i = 0; i < kt; i++) {
-    for (let j = 0; j < km; j++) {
-      for (let c = 0; c < channels; c++)
-        out[(j * kt + i) * channels + c] = k[(i * km + j) * channels + c] as number;
-    }
-  }
-  return out;
-}
-
 function readConv(layer: tfl.layers.Layer, frames: number, mels: number): ConvWeights {
   const cfg = layer.getConfig() as Record<string, unknown>;
   const pair = (v: unknown): [number, number] =>
@@ -808,14 +575,13 @@ function readConv(layer: tfl.layers.Layer, frames: number, mels: number): ConvWe
     mels,
     outMels,
     channels,
-    taps: pack(
-      melMajorTaps((kernel as { data: Float32Array }).data, kt, km, channels),
-      kt * km,
-      channels,
-      0,
+    taps: convTapPanels(
+      (kernel as { data: Float32Array }).data,
+      kt,
+      km,
       channels,
       bias?.data ?? null,
-    ),
+    )[0] as Panels,
   };
 }
 
@@ -853,9 +619,9 @@ function readGruDirection(
   return {
     units,
     dir: {
-      input: pack(k, inSize, 3 * units, 0, 3 * units, useBias ? (bias as { data: Float32Array }).data : null),
-      zr: pack(r, units, 3 * units, 0, 2 * units, null, 8),
-      cand: pack(r, units, 3 * units, 2 * units, units, null, 8),
+      input: toPanels(k, inSize, 3 * units, { bias: useBias ? (bias as { data: Float32Array }).data : null }),
+      zr: toPanels(r, units, 2 * units, { rowLength: 3 * units, width: 8 }),
+      cand: toPanels(r, units, units, { rowLength: 3 * units, colStart: 2 * units, width: 8 }),
       hard: cfg.recurrentActivation === 'hardSigmoid',
     },
   };
@@ -895,14 +661,9 @@ function readAttention(layer: tfl.layers.Layer, dim: number): AttentionWeights {
   expectShape(layer, 'attention score kernel', score?.shape, [units, 1]);
   if (scoreBias !== undefined) expectShape(layer, 'attention score bias', scoreBias.shape, [1]);
   return {
-    proj: pack(
-      (kernel as { data: Float32Array }).data,
-      dim,
-      units,
-      0,
-      units,
-      (bias as { data: Float32Array }).data,
-    ),
+    proj: toPanels((kernel as { data: Float32Array }).data, dim, units, {
+      bias: (bias as { data: Float32Array }).data,
+    }),
     score: Float64Array.from((score as { data: Float32Array }).data),
     scoreBias: scoreBias === undefined ? 0 : (scoreBias.data[0] as number),
   };
@@ -921,12 +682,12 @@ function readDense(layer: tfl.layers.Layer, dim: number): Panels {
   expectShape(layer, 'kernel', kernel?.shape, [dim, classes]);
   const bias = cfg.useBias === false ? null : (ws[1] ?? null);
   if (bias !== null) expectShape(layer, 'bias', bias.shape, [classes]);
-  return pack((kernel as { data: Float32Array }).data, dim, classes, 0, classes, bias?.data ?? null);
+  return toPanels((kernel as { data: Float32Array }).data, dim, classes, { bias: bias?.data ?? null });
 }
 
 /** Reads and checks the layer chain of a kws-kit CRNN. */
 function readModel(model: tfl.LayersModel): Compiled {
-  const chain = layerChain(model).filter((l) => !INFERENCE_IDENTITY.has(l.layer.getClassName()));
+  const chain = layerChain(model).filter((l) => !INFERENCE_IDENTITY_LAYERS.has(l.layer.getClassName()));
   let i = 0;
   const next = (): Link | undefined => chain[i++];
   const expectNext = (what: string): Link => {
@@ -1089,10 +850,8 @@ class CompiledCrnn implements CrnnRuntime {
   private readonly h: Float64Array;
   private readonly pooled: Float64Array;
   private readonly logits: Float64Array;
-  /** One streaming conv window, transposed: `[mels, kt]`. */
+  /** The frames of one conv step, transposed: `[mels, kt]`. */
   private readonly window: Float64Array;
-  /** The frames of a `predict` input that the conv reads, transposed: `[mels, frames]`. */
-  private inputT = new Float64Array(0);
   /** Buffers sized for `capacity` conv steps; grown (never shrunk) for longer inputs or windows. */
   private capacity = 0;
   private conv = new Float64Array(0);
@@ -1137,8 +896,6 @@ class CompiledCrnn implements CrnnRuntime {
   private ensureCapacity(steps: number): void {
     if (steps <= this.capacity) return;
     this.capacity = steps;
-    const c = this.m.conv;
-    this.inputT = new Float64Array(((steps - 1) * c.st + c.kt) * c.mels);
     this.conv = new Float64Array(steps * this.convWidth);
     this.proj = new Float64Array(steps * this.projWidth);
     this.seqA = new Float64Array(steps * this.outWidth);
@@ -1192,7 +949,17 @@ class CompiledCrnn implements CrnnRuntime {
     const pw = this.projWidth;
     const third = pw / layer.dirs.length;
     for (let d = 0; d < layer.dirs.length; d++) {
-      matRows((layer.dirs[d] as GruDirection).input, x, 0, layer.inSize, steps, this.proj, d * third, pw);
+      matRows(
+        (layer.dirs[d] as GruDirection).input,
+        x,
+        0,
+        layer.inSize,
+        steps,
+        this.proj,
+        d * third,
+        pw,
+        false,
+      );
     }
   }
 
@@ -1201,19 +968,19 @@ class CompiledCrnn implements CrnnRuntime {
     const a = this.m.attention;
     const w = this.outWidth;
     const units = a.proj.outSize;
-    matRows(a.proj, seq, 0, w, steps, this.attHidden, 0, units);
+    matRows(a.proj, seq, 0, w, steps, this.attHidden, 0, units, false);
     for (let t = 0; t < steps; t++) this.scores[t] = scoreOf(a, this.attHidden, t * units);
     softmaxPool(seq, this.scores, 0, steps, steps, w, this.alpha, this.pooled);
-    matVec(this.m.dense, this.pooled, 0, this.logits, 0);
+    matVec(this.m.dense, this.pooled, 0, this.logits, 0, false);
   }
 
   /** Full forward pass of the example at `x[xOff…]` with `steps` conv steps. */
   private forward(x: Float32Array, xOff: number, steps: number): void {
     const c = this.m.conv;
-    // Only the frames the conv reaches: (steps − 1)·st + kt ≤ frames.
-    const used = (steps - 1) * c.st + c.kt;
-    transpose(x, xOff, used, c.mels, this.inputT);
-    for (let t = 0; t < steps; t++) convStep(c, this.inputT, used, t * c.st, this.conv, t * this.convWidth);
+    for (let t = 0; t < steps; t++) {
+      transpose(x, xOff + t * c.st * c.mels, c.kt, c.mels, this.window);
+      convStep(c, this.window, this.conv, t * this.convWidth);
+    }
     this.project(this.m.layers[0] as GruLayer, this.conv, steps);
     const seq = this.runStack(0, this.proj, 0, steps, steps);
     this.head(seq, steps);
@@ -1335,7 +1102,7 @@ class CompiledCrnn implements CrnnRuntime {
       this.head(this.runStack(0, s.projRing, s.next, w, w), w);
     } else {
       softmaxPool(s.outRing, s.scoreRing, s.next, w, w, this.hiddenSize, this.alpha, this.pooled);
-      matVec(this.m.dense, this.pooled, 0, this.logits, 0);
+      matVec(this.m.dense, this.pooled, 0, this.logits, 0, false);
     }
     return {
       steps: done,
@@ -1351,7 +1118,7 @@ class CompiledCrnn implements CrnnRuntime {
     const row = this.conv;
     const c = this.m.conv;
     transpose(s.frameBuf, 0, c.kt, c.mels, this.window);
-    convStep(c, this.window, c.kt, 0, row, 0);
+    convStep(c, this.window, row, 0);
     const slot = s.next;
     s.next = slot + 1 === s.window ? 0 : slot + 1;
     const { layers } = this.m;
@@ -1359,7 +1126,14 @@ class CompiledCrnn implements CrnnRuntime {
       const first = layers[0] as GruLayer;
       const third = this.projWidth / first.dirs.length;
       for (let d = 0; d < first.dirs.length; d++) {
-        matVec((first.dirs[d] as GruDirection).input, row, 0, s.projRing, slot * this.projWidth + d * third);
+        matVec(
+          (first.dirs[d] as GruDirection).input,
+          row,
+          0,
+          s.projRing,
+          slot * this.projWidth + d * third,
+          false,
+        );
       }
       return;
     }
@@ -1367,7 +1141,7 @@ class CompiledCrnn implements CrnnRuntime {
     for (let l = 0; l < layers.length; l++) {
       const dir = (layers[l] as GruLayer).dirs[0] as GruDirection;
       const h = s.hidden[l] as Float64Array;
-      matVec(dir.input, input, 0, this.proj, 0);
+      matVec(dir.input, input, 0, this.proj, 0, false);
       gruStep(dir, this.proj, 0, h, this.s, false);
       input = h;
     }

@@ -24,6 +24,7 @@ export {
   bcResNetChannels,
   resolveBcResNetOptions,
 } from './bc-resnet.js';
+export { type ConvInput, convModelInput, type LayerCall, singleCall } from './conv-graph.js';
 export {
   CONV_RUNTIME_LAYERS,
   type CompileConvNetOptions,
@@ -56,6 +57,7 @@ export {
   layerWeights,
   requireWeight,
 } from './folded-norm.js';
+export { INFERENCE_IDENTITY_LAYERS } from './inference-layers.js';
 export {
   DEFAULT_SHARD_BYTES,
   type LoadModelOptions,

@@ -16,12 +16,16 @@ import { KwsError } from '../errors.js';
 import {
   ACTIVATIONS,
   type ActivationName,
+  CONV_RUNTIME_LAYERS,
+  convModelInput,
   expandAffineNorm,
   foldNorm,
+  INFERENCE_IDENTITY_LAYERS,
   invalidLayer,
   layerWeights,
   requireWeight,
   SpectralConv,
+  singleCall,
   TemporalConv,
 } from '../models/index.js';
 import { checkInt, checkOptions } from '../validate.js';
@@ -46,27 +50,8 @@ export interface ToStreamingOptions {
   windowFrames?: number;
 }
 
-/** Layer classes {@link toStreaming} converts. */
-export const STREAMABLE_LAYERS: readonly string[] = [
-  'InputLayer',
-  'SpectralConv',
-  'TemporalConv',
-  'SubSpectralNorm',
-  'BatchNormalization',
-  'FrequencyMean',
-  'Dense',
-  'ReLU',
-  'Activation',
-  'Add',
-  'ChannelDropout',
-  'Dropout',
-  'SpatialDropout1D',
-  'GlobalAveragePooling2D',
-  'GlobalAveragePooling1D',
-];
-
-/** Layers that are the identity at inference. */
-const IDENTITY_LAYERS = new Set(['ChannelDropout', 'Dropout', 'SpatialDropout1D']);
+/** Layer classes {@link toStreaming} converts: those `compileConvNet` compiles. */
+export const STREAMABLE_LAYERS: readonly string[] = CONV_RUNTIME_LAYERS;
 
 /** Frames averaged when the model's time axis is variable: `DEFAULT_WINDOW_FRAMES` of StreamingKWS. */
 const VARIABLE_MODEL_WINDOW = 101;
@@ -241,7 +226,7 @@ function convertLayer(layer: Layer, inputs: FrameValue[], program: Program): Fra
   }
   if (inputs.length !== 1) throw invalidLayer(layer, `takes one input; got ${inputs.length}`);
   const x = inputs[0] as FrameValue;
-  if (IDENTITY_LAYERS.has(cls)) return x;
+  if (INFERENCE_IDENTITY_LAYERS.has(cls)) return x;
   if (cls === 'GlobalAveragePooling2D' || cls === 'GlobalAveragePooling1D') {
     if (program.pool !== null) throw invalidLayer(layer, 'only one time pooling per model can be streamed');
     const config = layer.getConfig();
@@ -344,35 +329,16 @@ export function toStreaming(model: tfl.LayersModel, options?: ToStreamingOptions
     );
   }
   const o = checkOptions('options', options);
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new KwsError(
-      'MODEL_INVALID',
-      `toStreaming needs a model with one input and one output; it has ${model.inputs.length} and ${model.outputs.length}`,
-    );
-  }
-  const input = model.inputs[0] as tfl.SymbolicTensor;
-  const shape = input.shape;
-  const frames = shape[1];
-  const bins = shape[2];
-  if (
-    (shape.length !== 3 && !(shape.length === 4 && shape[3] === 1)) ||
-    typeof bins !== 'number' ||
-    !(frames === null || typeof frames === 'number')
-  ) {
-    throw new KwsError(
-      'MODEL_INVALID',
-      `toStreaming needs an input [batch, frames, bins] or [batch, frames, bins, 1]; got [${shape.join(', ')}]`,
-    );
-  }
+  const { tensor: input, rank, frames, bins } = convModelInput(model, 'toStreaming');
   const windowFrames = checkInt('windowFrames', o.windowFrames ?? frames ?? VARIABLE_MODEL_WINDOW, 1, 100000);
 
   const inputBuffer = new Float64Array(bins);
   const values = new Map<number, FrameValue>();
   values.set(input.id, {
     buffer: inputBuffer,
-    rank: shape.length,
-    rows: shape.length === 3 ? 1 : bins,
-    cols: shape.length === 3 ? bins : 1,
+    rank,
+    rows: rank === 3 ? 1 : bins,
+    cols: rank === 3 ? bins : 1,
     pooled: false,
     past: 0,
     layer: input.sourceLayer.name,
@@ -380,12 +346,7 @@ export function toStreaming(model: tfl.LayersModel, options?: ToStreamingOptions
   const program: Program = { frameOps: [], headOps: [], pool: null };
   for (const layer of model.layers) {
     if (layer.getClassName() === 'InputLayer') continue;
-    const nodes = layer.inboundNodes;
-    const node = nodes[0];
-    if (nodes.length !== 1 || node === undefined) {
-      throw invalidLayer(layer, `is called ${nodes.length} times; shared layers cannot be streamed`);
-    }
-    if (node.outputTensors.length !== 1) throw invalidLayer(layer, 'has several outputs');
+    const node = singleCall(layer, 'toStreaming');
     const inputs = node.inputTensors.map((t) => {
       const v = values.get(t.id);
       if (v === undefined)

@@ -2,38 +2,25 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { randomStatistics } from '../../bench/lib/random-statistics.js';
 import { KwsError } from '../../src/errors.js';
 import { type BcResNetOptions, bcResNet } from '../../src/models/bc-resnet.js';
 import { compileConvNet } from '../../src/models/conv-runtime.js';
 import { modelFromArtifacts, modelToArtifacts } from '../../src/models/io.js';
 import { FrequencyMean } from '../../src/models/layers/frequency-mean.js';
 import { registerKwsLayers } from '../../src/models/layers/register.js';
-import { SpectralConv } from '../../src/models/layers/spectral-conv.js';
+import { SpectralConv, type SpectralConvArgs } from '../../src/models/layers/spectral-conv.js';
 import { SubSpectralNorm } from '../../src/models/layers/sub-spectral-norm.js';
 import { TemporalConv } from '../../src/models/layers/temporal-conv.js';
 import { profile } from '../../src/models/profile.js';
 import { createRng, type Rng } from '../../src/random.js';
 
 /**
- * Makes a freshly built model's inference function non-trivial: moving means ~ N(0, 0.5²),
- * moving variances in [0.3, 2], γ ~ 1 ± 0.3, β and biases ~ ±0.2, and noise on every kernel.
+ * Makes a freshly built model's inference function non-trivial: trained-looking normalisation
+ * statistics and biases, and N(0, 0.05²) noise on every kernel.
  */
 function randomize(model: tfl.LayersModel, seed: number): void {
-  const rng = createRng(seed);
-  for (const w of model.weights) {
-    const name = w.originalName;
-    const values = Float32Array.from(w.read().dataSync() as Float32Array);
-    for (let i = 0; i < values.length; i++) {
-      if (name.endsWith('moving_mean')) values[i] = 0.5 * rng.normal();
-      else if (name.endsWith('moving_variance')) values[i] = rng.uniform(0.3, 2);
-      else if (name.endsWith('gamma')) values[i] = 1 + 0.3 * rng.normal();
-      else if (name.endsWith('beta') || name.endsWith('bias')) values[i] = 0.2 * rng.normal();
-      else values[i] = (values[i] as number) + 0.05 * rng.normal();
-    }
-    const t = tf.tensor(values, w.shape as number[]);
-    w.write(t);
-    t.dispose();
-  }
+  randomStatistics(model, seed, 0.05);
 }
 
 /** Log-mel-like features: around −4, slowly varying, with noise. */
@@ -241,6 +228,27 @@ describe('compileConvNet on other graphs of kws-kit layers', () => {
     expect(ours[0]! + ours[1]! + ours[2]!).toBeCloseTo(1, 6);
     expect(runtime.macs).toBe(profile(model).total.macs);
     model.dispose();
+  });
+
+  it('runs dilated, strided and padded 1 → C convolutions of the spectrogram', () => {
+    const convs: SpectralConvArgs[] = [
+      { filters: 5, kernelSize: [3, 2], dilation: [2, 3], freqStride: 2, timePadding: 'causal' },
+      { filters: 6, kernelSize: [4, 3], dilation: [1, 2], freqPadding: 'valid', timePadding: 'valid' },
+      { filters: 3, kernelSize: [2, 4], freqStride: 3 },
+    ];
+    for (const [k, args] of convs.entries()) {
+      const input = tfl.input({ shape: [17, 13] });
+      const conv = new SpectralConv({ ...args, useBias: true, seed: 70 + k });
+      let y = conv.apply(input) as tfl.SymbolicTensor;
+      y = tfl.layers.activation({ activation: 'relu' }).apply(y) as tfl.SymbolicTensor;
+      y = tfl.layers.globalAveragePooling2d({}).apply(y) as tfl.SymbolicTensor;
+      y = tfl.layers.dense({ units: 3 }).apply(y) as tfl.SymbolicTensor;
+      const model = tfl.model({ inputs: input, outputs: y });
+      randomize(model, 80 + k);
+      const x = features(2, 17, 13, createRng(90 + k));
+      expectLogits(compileConvNet(model).predictBatch(x, 2), tfLogits(model, x, [2, 17, 13]));
+      model.dispose();
+    }
   });
 
   it('runs Dense on spectrogram frames and GlobalAveragePooling1D', () => {
