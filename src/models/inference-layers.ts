@@ -23,8 +23,8 @@ export const INFERENCE_IDENTITY_LAYERS: ReadonlySet<string> = /* @__PURE__ */ ne
 
 /**
  * Layer classes {@link compileConvNet} compiles (and `toStreaming` converts): kws-kit's conv
- * keyword models (BC-ResNet and other graphs of the same layers), with the layers of
- * {@link INFERENCE_IDENTITY_LAYERS}.
+ * keyword models (BC-ResNet and other graphs of the same layers), plus the dropout and noise
+ * layers, which are identities at inference.
  */
 export const CONV_RUNTIME_LAYERS: readonly string[] = [
   'InputLayer',
