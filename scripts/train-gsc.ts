@@ -6,7 +6,7 @@
  *     [--width 1] [--causal] [--epochs 5] [--batch-size 100] [--micro-batch 50] [--optimizer sgd|adam|adamw] [--lr 0.1]
  *     [--weight-decay 1e-3] [--warmup 5] [--limit N] [--val-limit N] [--no-augment]
  *     [--profile K] [--checkpoint-dir DIR] [--resume] [--cache-dir DIR] [--out results.json]
- *     [--seed 0] [--logger auto|json|silent]
+ *     [--seed 0] [--workers 1] [--logger auto|json|silent]
  *
  * dataDir defaults to /tmp/gsc-dev-wav-datahelper when it exists. The defaults are the gsc-dev
  * BC-ResNet recipe (SGD, momentum 0.9, lr 0.1 with 5 warm-up epochs then cosine, weight decay
@@ -183,6 +183,7 @@ const result = await train(model, {
   schedule: { warmupEpochs: Math.min(num('warmup', 5), epochs) },
   ...(augment === undefined ? {} : { augment }),
   seed,
+  workers: num('workers', 1),
   ...(flags.has('checkpoint-dir') ? { checkpointDir: flags.get('checkpoint-dir') as string } : {}),
   resume: flags.has('resume'),
   logger: (flags.get('logger') ?? 'auto') as 'auto' | 'json' | 'silent',
@@ -206,6 +207,7 @@ const summary = {
     microBatchSize: num('micro-batch', batchSize),
     optimizer,
     seed,
+    workers: num('workers', 1),
     causal: flags.has('causal'),
     augment: augment !== undefined,
   },
