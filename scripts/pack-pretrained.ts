@@ -490,6 +490,46 @@ export async function repackPretrained(
 }
 
 /**
+ * Card fields (labels, front end, data and its attribution, ...) that several cards share by
+ * value become one constant each, so the catalog, and every bundle that imports it, holds each
+ * value once.
+ *
+ * @returns The constant declarations and a function writing one card as source text.
+ */
+function hoistSharedFields(cards: readonly ModelCard[]): {
+  constants: string[];
+  cardSource: (card: ModelCard) => string;
+} {
+  const uses = new Map<string, number>();
+  const fieldJson = (card: ModelCard): [string, string][] =>
+    Object.entries(card).map(([key, value]) => [key, JSON.stringify(value)]);
+  for (const card of cards) {
+    for (const [key, json] of fieldJson(card)) {
+      if (json.startsWith('{') || json.startsWith('[') || json.length > 80) {
+        uses.set(`${key}\u0000${json}`, (uses.get(`${key}\u0000${json}`) ?? 0) + 1);
+      }
+    }
+  }
+  const names = new Map<string, string>();
+  const constants: string[] = [];
+  const perKey = new Map<string, number>();
+  for (const [id, count] of uses) {
+    if (count < 2) continue;
+    const [key, json] = id.split('\u0000') as [string, string];
+    const n = perKey.get(key) ?? 0;
+    perKey.set(key, n + 1);
+    const name = `${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_${n}`;
+    names.set(id, name);
+    constants.push(`const ${name}: ModelCard['${key}'] = ${json};`, '');
+  }
+  const cardSource = (card: ModelCard): string =>
+    `{${fieldJson(card)
+      .map(([key, json]) => `${JSON.stringify(key)}:${names.get(`${key}\u0000${json}`) ?? json}`)
+      .join(',')}}`;
+  return { constants, cardSource };
+}
+
+/**
  * Regenerates `<moduleDir>/catalog.ts` from every `<pretrainedDir>/<name>/card.json` whose module
  * `<moduleDir>/<name>.ts` exists, in name order.
  *
@@ -509,13 +549,16 @@ export function writeCatalog(targets: PackTargets, generatedBy: string): { path:
       cards.push(card);
     }
   }
+  const { constants, cardSource } = hoistSharedFields(cards);
   const entries = cards.map(
-    (card) => `  {\n    card: ${JSON.stringify(card)},\n    load: () => import('./${card.name}.js'),\n  },`,
+    (card) => `  {\n    card: ${cardSource(card)},\n    load: () => import('./${card.name}.js'),\n  },`,
   );
   const source = [
     header(generatedBy, 'Lists every pretrained/*/card.json.'),
     "import type { PretrainedEntry } from './embedded-model.js';",
+    "import type { ModelCard } from './model-card.js';",
     '',
+    ...constants,
     '/** The pretrained models shipped in the package, in name order; weights load lazily. */',
     `export const PRETRAINED_CATALOG: readonly PretrainedEntry[] = [${entries.length > 0 ? `\n${entries.join('\n')}\n` : ''}];`,
     '',

@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -185,6 +185,20 @@ describe('packing a model (scripts/pack-pretrained.ts)', () => {
     const text = readFileSync(catalog.path, 'utf8');
     expect(text).toContain("load: () => import('./tiny-test.js')");
     expect(text).toContain('"name":"tiny-test"');
+
+    // A second card sharing labels, front end and data: each shared value is written once.
+    const twinDir = join(targets.pretrainedDir, 'tiny-twin');
+    mkdirSync(twinDir, { recursive: true });
+    writeFileSync(join(twinDir, 'card.json'), JSON.stringify({ ...card, name: 'tiny-twin' }));
+    copyFileSync(packed.modulePath, join(targets.moduleDir, 'tiny-twin.ts'));
+    expect(writeCatalog(targets, 'vitest').names).toEqual(['tiny-test', 'tiny-twin']);
+    const both = readFileSync(catalog.path, 'utf8');
+    const count = (needle: string): number => both.split(needle).length - 1;
+    expect(count(JSON.stringify(card.labels))).toBe(1);
+    expect(count(JSON.stringify(card.frontEnd))).toBe(1);
+    expect(count(JSON.stringify(card.data))).toBe(1);
+    expect(count('"labels":LABELS_0')).toBe(2);
+    expect(count('"name":"tiny-twin"')).toBe(1);
     expect(tf.memory().numTensors).toBe(before);
   });
 
