@@ -1,8 +1,10 @@
 /**
- * Data-parallel training speed: BC-ResNet-1 (12 classes, [batch, 101, 40] input), batch 100,
- * SGD, on the wasm backend, `train(model, { workers: 1 })` and `{ workers: 2 }` interleaved in
- * one run (so both see the same machine load), plus PyTorch 1.13 on 2 threads in the same run
- * when `/usr/bin/python3` has torch (the model definition of bench/train-step.ts).
+ * Training speed of `train()`: BC-ResNet-1 (12 classes, [batch, 101, 40] input), batch 100
+ * (micro-batches of 50), SGD, on the wasm backend, in three configurations interleaved in one
+ * run (so all see the same machine load): the tfjs gradient engine on one thread, the compiled
+ * engine (plain-TS forward and backward, train()'s default for this model) on one thread, and
+ * the compiled engine with `workers: 2`; plus PyTorch 1.13 on 2 threads in the same run when
+ * `/usr/bin/python3` has torch (the model definition of bench/train-step.ts).
  *
  * Per configuration: wall-clock examples/s over the steps after the first (the first includes
  * the workers' start-up and tfjs warm-up) and process CPU ms per example (`process.cpuUsage`
@@ -30,8 +32,18 @@ const STEPS = 4; // per measured run; the first is warm-up
 const FRAMES = 101;
 const BINS = 40;
 
+type Engine = 'tfjs' | 'compiled';
+
+/** The kws-kit configurations, in the order of the first round. */
+const CONFIGS: readonly { engine: Engine; workers: number }[] = [
+  { engine: 'tfjs', workers: 1 },
+  { engine: 'compiled', workers: 1 },
+  { engine: 'compiled', workers: 2 },
+];
+
 interface Row {
   config: string;
+  engine: Engine | null;
   workers: number | null;
   round: number;
   examplesPerSecond: number | null;
@@ -47,7 +59,7 @@ function syntheticSplit(n: number): Split {
   return createSplit({ features, frames: FRAMES, bins: BINS, labels, labelNames });
 }
 
-async function measureTrain(split: Split, workers: number, round: number): Promise<Row> {
+async function measureTrain(split: Split, engine: Engine, workers: number, round: number): Promise<Row> {
   const model = bcResNet({ width: 1, numClasses: 12, seed: 1 });
   const stamps: { t: number; cpu: number }[] = [];
   const stamp = (): void => {
@@ -66,6 +78,7 @@ async function measureTrain(split: Split, workers: number, round: number): Promi
       seed: 0,
       logger: 'silent',
       workers,
+      engine,
       callbacks: { onBatchEnd: stamp },
     });
   } finally {
@@ -76,7 +89,8 @@ async function measureTrain(split: Split, workers: number, round: number): Promi
   const examples = (stamps.length - 1) * BATCH;
   const ms = last.t - first.t;
   return {
-    config: `kws-kit wasm, workers ${workers}`,
+    config: `kws-kit wasm, ${engine} engine, workers ${workers}`,
+    engine,
     workers,
     round,
     examplesPerSecond: Math.round((examples * 1000) / ms),
@@ -96,6 +110,7 @@ async function stepBreakdown(split: Split): Promise<Record<string, number>> {
     io: { channelAxis: (model.inputs[0]?.shape.length ?? 3) === 4, classes: 12 },
     classWeights: undefined,
     microBatchSize: 50,
+    engine: 'compiled',
   });
   const timings: DataParallelTiming[] = [];
   try {
@@ -138,6 +153,7 @@ function pytorch(): Row | null {
     const [, ms] = out.trim().split(' ').map(Number) as [number, number];
     return {
       config: 'torch cpu, 2 threads',
+      engine: null,
       workers: null,
       round: 0,
       examplesPerSecond: Math.round((BATCH * 1000) / ms),
@@ -156,10 +172,10 @@ async function main(): Promise<void> {
   const split = syntheticSplit(STEPS * BATCH);
   const rows: Row[] = [];
   for (let round = 0; round < rounds; round++) {
-    // Alternate the order so that neither configuration always runs first.
-    const order = round % 2 === 0 ? [1, 2] : [2, 1];
-    for (const workers of order) {
-      const row = await measureTrain(split, workers, round);
+    // Reverse the order every other round so that no configuration always runs first.
+    const order = round % 2 === 0 ? CONFIGS : [...CONFIGS].reverse();
+    for (const { engine, workers } of order) {
+      const row = await measureTrain(split, engine, workers, round);
       rows.push(row);
       console.log(JSON.stringify(row));
     }
@@ -175,35 +191,39 @@ async function main(): Promise<void> {
 
   const mean = (v: number[]): number =>
     v.length === 0 ? Number.NaN : Math.round((v.reduce((x, y) => x + y, 0) / v.length) * 100) / 100;
-  const ofRound = (round: number, workers: number | null): Row | undefined =>
-    rows.find((r) => r.round === round && r.workers === workers);
-  const perRound = (f: (round: number) => number | null): number[] =>
-    Array.from({ length: rounds }, (_, round) => f(round)).filter((v): v is number => v !== null);
-  const eps = (round: number, workers: number | null): number | null =>
-    ofRound(round, workers)?.examplesPerSecond ?? null;
-  const ratio = (a: number | null, b: number | null): number | null =>
-    a === null || b === null ? null : a / b;
-  const cpu = (workers: number): number[] =>
-    rows.filter((r) => r.workers === workers).map((r) => r.cpuMsPerExample as number);
-  // Ratios are taken within a round (same machine load), then averaged over rounds.
+  const rowsOf = (engine: Engine | null, workers: number | null): Row[] =>
+    rows.filter((r) => r.engine === engine && r.workers === workers);
+  const eps = (round: number, engine: Engine | null, workers: number | null): number | null =>
+    rowsOf(engine, workers).find((r) => r.round === round)?.examplesPerSecond ?? null;
+  const perRound = (
+    engine: Engine | null,
+    workers: number | null,
+    overEngine: Engine | null,
+    overWorkers: number | null,
+  ): number[] =>
+    Array.from({ length: rounds }, (_, round) => {
+      const a = eps(round, engine, workers);
+      const b = eps(round, overEngine, overWorkers);
+      return a === null || b === null ? null : Math.round((a / b) * 100) / 100;
+    }).filter((v): v is number => v !== null);
+  const meanEps = (engine: Engine | null, workers: number | null): number =>
+    mean(rowsOf(engine, workers).map((r) => r.examplesPerSecond as number));
+  const meanCpu = (engine: Engine, workers: number): number =>
+    mean(rowsOf(engine, workers).map((r) => r.cpuMsPerExample as number));
+  // Ratios are taken within a round (same machine load), then listed per round.
   const summary = {
-    examplesPerSecondWorkers1: mean(
-      rows.filter((r) => r.workers === 1).map((r) => r.examplesPerSecond as number),
-    ),
-    examplesPerSecondWorkers2: mean(
-      rows.filter((r) => r.workers === 2).map((r) => r.examplesPerSecond as number),
-    ),
-    speedupWorkers2PerRound: perRound((r) => ratio(eps(r, 2), eps(r, 1))).map(
-      (v) => Math.round(v * 100) / 100,
-    ),
-    cpuMsPerExampleWorkers1: mean(cpu(1)),
-    cpuMsPerExampleWorkers2: mean(cpu(2)),
-    pytorchExamplesPerSecond: mean(
-      rows.filter((r) => r.workers === null).map((r) => r.examplesPerSecond as number),
-    ),
-    workers2OverPytorchPerRound: perRound((r) => ratio(eps(r, 2), eps(r, null))).map(
-      (v) => Math.round(v * 100) / 100,
-    ),
+    examplesPerSecondTfjs1: meanEps('tfjs', 1),
+    examplesPerSecondCompiled1: meanEps('compiled', 1),
+    /** The default path with two workers: the figure the issue's target compares. */
+    examplesPerSecondWorkers2: meanEps('compiled', 2),
+    compiledOverTfjsPerRound: perRound('compiled', 1, 'tfjs', 1),
+    speedupWorkers2PerRound: perRound('compiled', 2, 'compiled', 1),
+    cpuMsPerExampleTfjs1: meanCpu('tfjs', 1),
+    cpuMsPerExampleCompiled1: meanCpu('compiled', 1),
+    cpuMsPerExampleWorkers2: meanCpu('compiled', 2),
+    pytorchExamplesPerSecond: meanEps(null, null),
+    compiled1OverPytorchPerRound: perRound('compiled', 1, null, null),
+    workers2OverPytorchPerRound: perRound('compiled', 2, null, null),
   };
   console.table(rows);
   console.log(summary);
@@ -213,6 +233,7 @@ async function main(): Promise<void> {
     `${JSON.stringify(
       {
         model: 'BC-ResNet-1, 12 classes, input [batch, 101, 40]',
+        backend: 'wasm',
         optimizer: 'SGD',
         batch: BATCH,
         microBatchSize: 50,

@@ -3,8 +3,9 @@
  *
  * @packageDocumentation
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { DISTILL_RECIPE_KEYS } from '../models/index.js';
+import { TRAINING_ENGINES } from '../train/index.js';
 import { type CliBackend, useBackend } from './backend.js';
 import type { CliIo } from './cli-io.js';
 import { UsageError } from './exit-codes.js';
@@ -57,7 +58,14 @@ export function trainCommand(io: CliIo): Command {
     .option('--hidden-size <n>', 'CRNN GRU size', positiveInt)
     .option('--dropout <p>', 'dropout rate', unitInterval)
     .addOption(labelSetOption())
-    .option('--no-augment', 'no time shift or background noise');
+    .option('--no-augment', 'no time shift or background noise')
+    .option('--workers <n>', 'gradient worker threads; use as many as cores (default 1)', positiveInt)
+    .addOption(
+      new Option(
+        '--engine <name>',
+        'gradient engine: compiled plain-TS for BC-ResNet, tfjs for anything (default auto)',
+      ).choices(TRAINING_ENGINES),
+    );
   addRecipeOptions(command, '');
   return addTrainingOptions(command, { warmupEpochs: 5 })
     .option('--recipe <file.json>', 'read option values from a JSON file (flags override it)')

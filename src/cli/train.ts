@@ -15,6 +15,7 @@ import {
   evaluate,
   type OptimizerName,
   type TrainCallbacks,
+  type TrainingEngine,
   type TrainResult,
   train,
 } from '../train/index.js';
@@ -197,6 +198,10 @@ export interface TrainCommandOptions extends SpeechCommandsAugment, RecipeComman
   causal?: boolean;
   hiddenSize?: number;
   dropout?: number;
+  /** Gradient worker threads (train()'s `workers`). Default 1. */
+  workers?: number;
+  /** Gradient engine (train()'s `engine`). Default `'auto'`. */
+  engine?: TrainingEngine;
   /** Label set: `'v2-12'` (default), `'v2-35'` or a list. */
   labels?: LabelSet;
 }
@@ -267,6 +272,8 @@ export async function runTrain(options: TrainCommandOptions): Promise<TrainComma
       epochs,
       batchSize,
       ...(options.microBatch === undefined ? {} : { microBatchSize: options.microBatch }),
+      ...(options.workers === undefined ? {} : { workers: options.workers }),
+      ...(options.engine === undefined ? {} : { engine: options.engine }),
       optimizer,
       ...(options.lr === undefined ? {} : { learningRate: options.lr }),
       ...(options.weightDecay === undefined ? {} : { weightDecay: options.weightDecay }),

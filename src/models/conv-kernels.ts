@@ -1,7 +1,9 @@
 /**
  * Compute kernels of the compiled conv runtime ({@link compileConvNet}): plain functions on
  * `Float64Array`s in the runtime's layout, with no allocation, no closures and no calls in their
- * inner loops except to small functions V8 inlines.
+ * inner loops except to small functions V8 inlines. The compiled trainer's forward passes call
+ * {@link conv5x5}, {@link residualFreqConv} and {@link timeConv} on its `Float32Array`
+ * activations ({@link FloatArray}).
  *
  * Layout: a feature map of `T` frames, `R` frequency rows and `C` channels is stored
  * channels-last, `x[(t·R + r)·C + c]`; a vector after the time pooling is `T = R = 1`.
@@ -9,24 +11,35 @@
  * Activation: kernels that write a layer output take `relu` and apply `max(0, ·)` as they store,
  * written branch-free and inline as `(v + |v|) · 0.5` (exact, as 2v and the halving are): a
  * `v > 0 ? v : 0` compiles to a branch that mispredicts on about half of a network's values
- * (measured 15–25 % slower), and a helper function costs V8 an identity check per call. Other
- * activations (an upper clip, SiLU, …) run over the output afterwards: a clip bound passed as a
- * number would stay live in a floating-point register through the multiply-add loops, and V8 has
- * only 16 of them (measured 25–30 % slower matrix products).
+ * (measured 15–25 % slower), and a helper function costs V8 an identity check per call. The
+ * FP-bound kernels ({@link conv5x5}, and the weight-stationary products of `panel-matmul.ts`)
+ * halve their weights and bias when they apply a ReLU, so that the store is `u + |u|` of the
+ * halved sum `u`: exact (a power of two), the same results bit for bit, one multiplication less
+ * per output (0.93–0.97× their time; no gain measured in the residual kernel, which keeps the
+ * plain form). Other activations (an upper clip, …) run over the output afterwards: a clip bound
+ * passed as a number would stay live in a floating-point register through the multiply-add
+ * loops, and V8 has only 16 of them (measured 25–30 % slower matrix products); BC-ResNet's SiLU
+ * after its temporal convolution has its own fused kernel ({@link timeConv3Silu}).
  *
  * Cost model (V8, measured here): a typed-array access costs several instructions (map, bounds
  * and base checks are not hoisted out of loops), a local variable none. So kernels maximise the
  * work per access. The matrix products (1×1 convolutions) and the general 1 → C convolution are
- * the register-blocked panel kernels of `panel-matmul.ts`, which the CRNN runtime shares. The
+ * the panel kernels of `panel-matmul.ts`, which the CRNN runtime shares. The
  * kernels for BC-ResNet's fixed shapes ({@link conv5x5}, {@link residualFreqConv},
  * {@link freqConvMean}, {@link timeConv}) hold their weights in local variables and loop over
  * frames innermost: 1.6–2.8× faster than the general loops they fall back to for other shapes
  * (interleaved A/B on BC-ResNet-1's shapes, one process), which is why both exist.
  *
+ * V8 compiles a loop worse inside a larger function or with a choice made per element (a flag
+ * tested in the loop, a second loop beside it): the same inner loop measured up to 1.25–2× slower
+ * so. Hence kernels of their own for fused variants, and loop-invariant choices made outside the
+ * loops. Only A/B runs with all of a model's shapes in one process count: a kernel timed on one
+ * shape alone can look 2× faster than it is in the runtime.
+ *
  * @internal
  * @packageDocumentation
  */
-import { matRows, type Panels } from './panel-matmul.js';
+import { type FloatArray, matRows, type Panels } from './panel-matmul.js';
 
 /** Geometry of a per-channel convolution over (time, frequency rows). */
 export interface ConvGeometry {
@@ -69,13 +82,13 @@ export interface ConvKernel {
 /** The operands of one {@link residualFreqConv} call, bound once when the program is built. */
 export interface ResidualOperands {
   /** Block input `[frames, rows, C]`. */
-  readonly x: Float64Array;
+  readonly x: FloatArray;
   /** The 3-tap frequency convolution: `kt = 1`, `kf = 3`, `df = 1`, one zero row each side. */
   readonly k: ConvKernel;
   /** Broadcast term `[frames, 1, C]` (the temporal path), or null. */
   readonly e: Float64Array | null;
   /** Output `[frames, outRows, C]`. */
-  readonly y: Float64Array;
+  readonly y: FloatArray;
   readonly relu: boolean;
   /**
    * The next block's `FrequencyMean` of `y` (`[frames, C]`), computed with its
@@ -132,12 +145,12 @@ export function planeConv(
 }
 
 /**
- * Copies `x` (`[frames, rows, C]`) into the interior of the zero-bordered `xp`
- * (`[·, paddedRows, C]`), starting at frame `padTime` and row `padRows`; the border, zero at
- * allocation, is never written.
+ * Copies `x` (`[frames, rows, C]` from `xOff`) into the interior of the zero-bordered `xp`
+ * (`[·, paddedRows, C]` from `xpOff`), starting at frame `padTime` and row `padRows`; the border,
+ * zero at allocation, is never written.
  */
 export function padFrames(
-  x: Float64Array,
+  x: FloatArray,
   frames: number,
   rows: number,
   C: number,
@@ -145,11 +158,13 @@ export function padFrames(
   padRows: number,
   paddedRows: number,
   xp: Float64Array,
+  xOff = 0,
+  xpOff = 0,
 ): void {
   const run = rows * C;
   for (let t = 0; t < frames; t++) {
-    const src = t * run;
-    const dst = ((t + padTime) * paddedRows + padRows) * C;
+    const src = xOff + t * run;
+    const dst = xpOff + ((t + padTime) * paddedRows + padRows) * C;
     for (let k = 0; k < run; k++) xp[dst + k] = x[src + k] as number;
   }
 }
@@ -174,43 +189,47 @@ export function conv5x5(
   rowStride: number,
   chanStride: number,
   k: ConvKernel,
-  y: Float64Array,
+  y: FloatArray,
   relu: boolean,
 ): void {
   const { w, bias } = k;
   const { outFrames, outRows, channels: C, stride, rowsPerGroup } = k.g;
   const outFrame = outRows * C;
   const paddedFrames = outFrames + 4;
+  // With a ReLU the weights and bias are halved (exact: a power of two), so that
+  // max(0, v) = (v + |v|) / 2 is u + |u| of the halved sum u: the same results bit for bit, one
+  // multiplication less per output (0.93× the time on BC-ResNet-1's stem).
+  const h = relu ? 0.5 : 1;
   for (let r = 0; r < outRows; r++) {
     const group = Math.floor(r / rowsPerGroup);
     for (let c = 0; c < C; c++) {
       const o0 = group * 25 * C + c;
-      const w00 = w[o0] as number;
-      const w01 = w[o0 + C] as number;
-      const w02 = w[o0 + 2 * C] as number;
-      const w03 = w[o0 + 3 * C] as number;
-      const w04 = w[o0 + 4 * C] as number;
-      const w10 = w[o0 + 5 * C] as number;
-      const w11 = w[o0 + 6 * C] as number;
-      const w12 = w[o0 + 7 * C] as number;
-      const w13 = w[o0 + 8 * C] as number;
-      const w14 = w[o0 + 9 * C] as number;
-      const w20 = w[o0 + 10 * C] as number;
-      const w21 = w[o0 + 11 * C] as number;
-      const w22 = w[o0 + 12 * C] as number;
-      const w23 = w[o0 + 13 * C] as number;
-      const w24 = w[o0 + 14 * C] as number;
-      const w30 = w[o0 + 15 * C] as number;
-      const w31 = w[o0 + 16 * C] as number;
-      const w32 = w[o0 + 17 * C] as number;
-      const w33 = w[o0 + 18 * C] as number;
-      const w34 = w[o0 + 19 * C] as number;
-      const w40 = w[o0 + 20 * C] as number;
-      const w41 = w[o0 + 21 * C] as number;
-      const w42 = w[o0 + 22 * C] as number;
-      const w43 = w[o0 + 23 * C] as number;
-      const w44 = w[o0 + 24 * C] as number;
-      const b = bias[group * C + c] as number;
+      const w00 = (w[o0] as number) * h;
+      const w01 = (w[o0 + C] as number) * h;
+      const w02 = (w[o0 + 2 * C] as number) * h;
+      const w03 = (w[o0 + 3 * C] as number) * h;
+      const w04 = (w[o0 + 4 * C] as number) * h;
+      const w10 = (w[o0 + 5 * C] as number) * h;
+      const w11 = (w[o0 + 6 * C] as number) * h;
+      const w12 = (w[o0 + 7 * C] as number) * h;
+      const w13 = (w[o0 + 8 * C] as number) * h;
+      const w14 = (w[o0 + 9 * C] as number) * h;
+      const w20 = (w[o0 + 10 * C] as number) * h;
+      const w21 = (w[o0 + 11 * C] as number) * h;
+      const w22 = (w[o0 + 12 * C] as number) * h;
+      const w23 = (w[o0 + 13 * C] as number) * h;
+      const w24 = (w[o0 + 14 * C] as number) * h;
+      const w30 = (w[o0 + 15 * C] as number) * h;
+      const w31 = (w[o0 + 16 * C] as number) * h;
+      const w32 = (w[o0 + 17 * C] as number) * h;
+      const w33 = (w[o0 + 18 * C] as number) * h;
+      const w34 = (w[o0 + 19 * C] as number) * h;
+      const w40 = (w[o0 + 20 * C] as number) * h;
+      const w41 = (w[o0 + 21 * C] as number) * h;
+      const w42 = (w[o0 + 22 * C] as number) * h;
+      const w43 = (w[o0 + 23 * C] as number) * h;
+      const w44 = (w[o0 + 24 * C] as number) * h;
+      const b = (bias[group * C + c] as number) * h;
       // After padded frame f, a_m holds output frame f − 3 + m's sum over time taps 0 … 3 − m.
       let a0 = 0;
       let a1 = 0;
@@ -233,7 +252,7 @@ export function conv5x5(
         if (f >= 4) {
           // Output frame f − 4 is complete.
           const v = b + a0 + s4;
-          y[o] = relu ? (v + Math.abs(v)) * 0.5 : v;
+          y[o] = relu ? v + Math.abs(v) : v;
           o += outFrame;
         }
         a0 = a1 + s3;
@@ -406,20 +425,35 @@ export function freqConvMean(
         const w2 = weff[k + 2 * C] as number;
         const w3 = weff[k + 3 * C] as number;
         const w4 = weff[k + 4 * C] as number;
-        const first = r0 === 0;
-        const b = beff[c] as number;
         let p = k;
         let o = c;
-        for (let t = 0; t < frames; t++) {
-          const sum =
-            (x[p] as number) * w0 +
-            (x[p + C] as number) * w1 +
-            (x[p + 2 * C] as number) * w2 +
-            (x[p + 3 * C] as number) * w3 +
-            (x[p + 4 * C] as number) * w4;
-          m[o] = first ? b + sum : (m[o] as number) + sum;
-          p += frame;
-          o += C;
+        // The first chunk writes (bias first), the others add: two loops, as a choice inside the
+        // loop made it 1.25× slower.
+        if (r0 === 0) {
+          const b = beff[c] as number;
+          for (let t = 0; t < frames; t++) {
+            m[o] =
+              b +
+              ((x[p] as number) * w0 +
+                (x[p + C] as number) * w1 +
+                (x[p + 2 * C] as number) * w2 +
+                (x[p + 3 * C] as number) * w3 +
+                (x[p + 4 * C] as number) * w4);
+            p += frame;
+            o += C;
+          }
+        } else {
+          for (let t = 0; t < frames; t++) {
+            m[o] =
+              (m[o] as number) +
+              ((x[p] as number) * w0 +
+                (x[p + C] as number) * w1 +
+                (x[p + 2 * C] as number) * w2 +
+                (x[p + 3 * C] as number) * w3 +
+                (x[p + 4 * C] as number) * w4);
+            p += frame;
+            o += C;
+          }
         }
       }
     }
@@ -635,7 +669,7 @@ export function residualFreqConv(o: ResidualOperands): void {
 }
 
 /** {@link timeConv} for any number of taps: tap by tap over whole frames. */
-function timeConvTaps(x: Float64Array, k: ConvKernel, y: Float64Array, relu: boolean): void {
+function timeConvTaps(x: FloatArray, k: ConvKernel, y: FloatArray, relu: boolean): void {
   const { g, w, bias } = k;
   const { frames, rows: R, outFrames, channels: C, kt, dt, padTime, rowsPerGroup } = g;
   const frame = R * C;
@@ -670,7 +704,7 @@ function timeConvTaps(x: Float64Array, k: ConvKernel, y: Float64Array, relu: boo
  * costs three loads and one store: 2.6–2.8× faster than {@link timeConvTaps} on BC-ResNet-1's
  * temporal convolutions (interleaved A/B; about 5 % of the whole model).
  */
-function timeConv3(x: Float64Array, k: ConvKernel, y: Float64Array, relu: boolean): void {
+function timeConv3(x: FloatArray, k: ConvKernel, y: FloatArray, relu: boolean): void {
   const { g, w, bias } = k;
   const { frames, rows: R, outFrames, channels: C, dt, padTime, rowsPerGroup } = g;
   const frame = R * C;
@@ -723,9 +757,95 @@ function timeConv3(x: Float64Array, k: ConvKernel, y: Float64Array, relu: boolea
  * whose input frame exists; `act` is a ReLU or the identity. `W`:
  * `[groups, kt, C]`, `bias`: `[groups, C]`.
  */
-export function timeConv(x: Float64Array, k: ConvKernel, y: Float64Array, relu: boolean): void {
+export function timeConv(x: FloatArray, k: ConvKernel, y: FloatArray, relu: boolean): void {
   if (k.g.kt === 3) timeConv3(x, k, y, relu);
   else timeConvTaps(x, k, y, relu);
+}
+
+/**
+ * {@link timeConv} followed by SiLU, `y = s · σ(s)` of each convolution output `s` (a temporal
+ * convolution, its normalisation folded, and its swish), through {@link siluOf}. BC-ResNet's
+ * shape (three taps) has its own, faster kernel: {@link timeConv3Silu}.
+ */
+export function timeConvSilu(x: FloatArray, k: ConvKernel, y: FloatArray): void {
+  const { outFrames, rows, channels } = k.g;
+  timeConv(x, k, y, false);
+  const size = outFrames * rows * channels;
+  for (let i = 0; i < size; i++) y[i] = siluOf(y[i] as number);
+}
+
+/**
+ * {@link timeConvSilu} for three taps (`kt = 3`: BC-ResNet's temporal convolution): the loop of
+ * {@link timeConv3} with the SiLU applied as each output is stored, in a function of its own that
+ * the runtime's step calls directly. 0.78–0.81× the time of {@link timeConv} followed by a SiLU
+ * pass on BC-ResNet-1's four temporal shapes (interleaved A/B, all four in one process), with the
+ * same sums in the same order. (A frame-major loop over contiguous channels measured 2× faster
+ * on one shape alone but no faster than the separate passes with the four shapes in turn.)
+ */
+export function timeConv3Silu(x: FloatArray, k: ConvKernel, y: FloatArray): void {
+  const { g, w, bias } = k;
+  const { frames, rows: R, outFrames, channels: C, dt, padTime, rowsPerGroup } = g;
+  const frame = R * C;
+  const step = dt * frame;
+  // Frames whose three taps all fall inside the input need no bounds tests.
+  const inner0 = Math.max(0, padTime);
+  const inner1 = Math.max(inner0, Math.min(outFrames, frames + padTime - 2 * dt));
+  for (let r = 0; r < R; r++) {
+    const group = Math.floor(r / rowsPerGroup);
+    for (let c = 0; c < C; c++) {
+      const wo = group * 3 * C + c;
+      const w0 = w[wo] as number;
+      const w1 = w[wo + C] as number;
+      const w2 = w[wo + 2 * C] as number;
+      const b = bias[group * C + c] as number;
+      const base = r * C + c;
+      for (let t = 0; t < outFrames; t++) {
+        if (t === inner0) {
+          let p = (t - padTime) * frame + base;
+          let o = t * frame + base;
+          for (; t < inner1; t++) {
+            const v =
+              b + (x[p] as number) * w0 + (x[p + step] as number) * w1 + (x[p + 2 * step] as number) * w2;
+            y[o] = siluOf(v);
+            p += frame;
+            o += frame;
+          }
+          if (t >= outFrames) break;
+        }
+        // Tap i reads input frame t + i·dt − padTime; frames outside the input are zeros.
+        const t0 = t - padTime;
+        const p = t0 * frame + base;
+        let v = b;
+        if (t0 >= 0 && t0 < frames) v += (x[p] as number) * w0;
+        if (t0 + dt >= 0 && t0 + dt < frames) v += (x[p + step] as number) * w1;
+        if (t0 + 2 * dt >= 0 && t0 + 2 * dt < frames) v += (x[p + 2 * step] as number) * w2;
+        y[t * frame + base] = siluOf(v);
+      }
+    }
+  }
+}
+
+/** Adding and subtracting 1.5·2^52 rounds a double of magnitude < 2^51 to the nearest integer. */
+const ROUND = 6755399441055744;
+
+/** `2^(k/32)` for integer `k` in [−2048, 2048), at index `k + 2048`: 32 KB. */
+const POW2_32THS = /* @__PURE__ */ Float64Array.from({ length: 4096 }, (_, i) => 2 ** ((i - 2048) / 32));
+
+/**
+ * SiLU (tfjs' `swish`) `a · σ(a) = a / (1 + e^−a)` with relative error < 1e-9: `e^v` (`v = −a`
+ * clamped to [−40, 40], beyond which the result is `a` or within 1e-16·|a| of 0, as in float64
+ * without the clamp) as `2^(k/32) · e^r` with `k = round(32·v / ln 2)`, `|r| ≤ ln 2 / 64`, the power
+ * from a table and `e^r` by its cubic Taylor polynomial (error < 6e-10). Fewer operations than
+ * `fastExp` (which reduces only to `|r| ≤ ln 2 / 2` and needs a degree-7 polynomial); BC-ResNet
+ * applies it to every temporal feature of every block.
+ */
+export function siluOf(a: number): number {
+  const v = a > 40 ? -40 : a < -40 ? 40 : -a;
+  // 32 / ln 2 and ln 2 / 32 as literals: V8 need not fold them.
+  const k = v * 46.16624130844683 + ROUND - ROUND;
+  const r = v - k * 0.02166084939249829;
+  const e = 1 + r * (1 + r * (0.5 + r * (1 / 6)));
+  return a / (1 + e * (POW2_32THS[(k | 0) + 2048] as number));
 }
 
 /** `out[t·C + c] = mean_r x[(t·R + r)·C + c]`: `FrequencyMean` on its own. */
@@ -798,7 +918,7 @@ export function addInto(
 }
 
 /** `y[k] = max(0, y[k])` for `k < size`. */
-export function reluAll(y: Float64Array, size: number): void {
+export function reluAll(y: FloatArray, size: number): void {
   for (let k = 0; k < size; k++) {
     const v = y[k] as number;
     y[k] = (v + Math.abs(v)) * 0.5;

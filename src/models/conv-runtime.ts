@@ -27,15 +27,18 @@
  * tfjs' float32 kernels to float32 rounding, about 1e-6) shaped by what V8 does well: typed-array
  * loads cost several instructions each (map, bounds and base checks are not hoisted out of
  * loops), local variables are free, and a call or an unpredictable branch in a hot loop is
- * expensive. So `Dense` (the 1×1 convolutions) is a matrix product with 2 × 4 register blocking
- * over weights rearranged into panels of four output channels; the 5×5 convolutions (stem and
- * classifier) keep their 25 weights in locals and stream each input frame once through a shift
- * register of partial sums; the block's frequency convolution keeps five rows' weights in
- * locals and runs over frames innermost; ReLU is branch-free; SiLU runs in its own loop with an
- * inlined `exp`. Intermediate buffers are shared between values not alive at the same time.
+ * expensive. So `Dense` (the 1×1 convolutions) is a weight-stationary matrix product: per block
+ * of four output channels and chunk of eight inputs, 32 weights in locals while a tile of rows
+ * streams through (`matRowsStationary`); the 5×5 convolutions (stem and classifier) keep their
+ * 25 weights in locals and stream each input frame once through a shift register of partial
+ * sums; the block's frequency convolution keeps five rows' weights in locals and runs over frames
+ * innermost; ReLU is branch-free (in the stem and the 1×1 convolutions with the weights halved,
+ * so that it costs one addition); the temporal convolution applies its SiLU as it stores, with a
+ * table-based `exp`. Intermediate buffers are shared between values not alive at the same time.
  *
- * BC-ResNet-1 on one core here: about 1.5 ms per 1 s clip, 2.4× tfjs-layers on wasm and faster
- * than PyTorch 1.13 at one thread (bench/bc-resnet-inference.ts).
+ * BC-ResNet-1 on one core here: 1.33 ms per 1 s clip with the previous kernels (tfjs-layers on
+ * wasm 2.96 ms, PyTorch 1.13 at one thread 2.04 ms; bench/bc-resnet-inference.ts); the kernels
+ * above take 0.80× that time (interleaved A/B in one process).
  *
  * @packageDocumentation
  */
@@ -65,6 +68,8 @@ import {
   residualFreqConv,
   rowTapRanges,
   timeConv,
+  timeConv3Silu,
+  timeConvSilu,
 } from './conv-kernels.js';
 import {
   type AffineNorm,
@@ -79,7 +84,7 @@ import { CONV_RUNTIME_LAYERS, INFERENCE_IDENTITY_LAYERS } from './inference-laye
 import { SpectralConv } from './layers/spectral-conv.js';
 import { axisOutputSize } from './layers/tap-conv.js';
 import { TemporalConv } from './layers/temporal-conv.js';
-import { convTapPanels, matRows, toPanels } from './panel-matmul.js';
+import { convTapPanels, matRowsStationary, toPanels } from './panel-matmul.js';
 
 export { CONV_RUNTIME_LAYERS } from './inference-layers.js';
 
@@ -658,9 +663,21 @@ class Compiler {
     const g = k.g;
     const { outFrames, outRows, channels } = g;
     const size = outFrames * outRows * channels;
-    // A convolution along time only runs over whole frames; activations beyond a ReLU (BC-ResNet's
-    // SiLU) run after the kernel, and a fused frequency mean after them.
+    // A convolution along time only runs over whole frames; a SiLU alone (BC-ResNet's) is applied
+    // as the kernel stores, other activations beyond a ReLU after it, and a fused frequency mean
+    // after them.
     if (g.kf === 1 && g.stride === 1 && g.padRows === 0) {
+      if (act.post === 'swish' && !act.relu && act.hi === Number.POSITIVE_INFINITY) {
+        // BC-ResNet's three taps call their kernel alone, which V8 compiles best.
+        const three = g.kt === 3;
+        return (xb, yb, mb) =>
+          three && mb === null
+            ? () => timeConv3Silu(xb, k, yb)
+            : () => {
+                timeConvSilu(xb, k, yb);
+                if (mb !== null) frequencyMean(yb, outFrames, outRows, channels, mb);
+              };
+      }
       return (xb, yb, mb) => () => {
         timeConv(xb, k, yb, act.relu);
         finish(yb, size, channels, act, true);
@@ -745,7 +762,7 @@ class Compiler {
     const rows = x.frames * x.rows;
     const size = sizeOf(y);
     this.unary(x, y, rows * inSize * units, (xb, yb) => () => {
-      matRows(panels, xb, 0, inSize, rows, yb, 0, units, act.relu);
+      matRowsStationary(panels, xb, 0, inSize, rows, yb, 0, units, act.relu);
       finish(yb, size, units, act, true);
     });
   }

@@ -20,6 +20,7 @@ export {
   type RunFingerprint,
   STATE_JSON,
 } from './checkpoint.js';
+export { TRAINING_ENGINES, type TrainingEngine } from './compiled/engine.js';
 export {
   type ClassMetrics,
   classMetrics,

@@ -8,7 +8,8 @@
  * `ChannelDropout`), which are reseeded at the start of a run. On the cpu backend two runs with
  * the same model seed and training seed give bit-identical losses and weights, and a run
  * stopped after epoch k and resumed from its checkpoint ends exactly where an uninterrupted run
- * ends.
+ * ends. The compiled engine (`engine`, used by default for BC-ResNet-style models) is plain
+ * TypeScript and deterministic on every backend.
  *
  * @packageDocumentation
  */
@@ -33,6 +34,14 @@ import {
   type WeightSnapshot,
   writeCheckpoint,
 } from './checkpoint.js';
+import {
+  type ChosenEngine,
+  chooseEngine,
+  compiledGradients,
+  gradientTensors,
+  TRAINING_ENGINES,
+  type TrainingEngine,
+} from './compiled/engine.js';
 import { evaluate } from './evaluate.js';
 import { type LayerRng, layerRngs } from './layer-rng.js';
 import { lossDenominator, softmaxCrossEntropy } from './loss.js';
@@ -197,6 +206,24 @@ export interface TrainOptions {
    * (functions cannot cross threads).
    */
   workers?: number;
+  /**
+   * What computes each step's gradients (on the calling thread and in every worker):
+   *
+   * - `'compiled'`: kws-kit's plain-TypeScript training program for convolutional models
+   *   (BC-ResNet: `SpectralConv`, `TemporalConv`, `Dense` on the channel axis, batch and
+   *   sub-spectral norms, ReLU / SiLU, `Add`, frequency and global means, `ChannelDropout`).
+   *   Several times faster than tfjs on every backend and independent of it. Same loss,
+   *   gradients (to ~1e-5 relative: float64 sums), moving-statistics updates, dropout masks and
+   *   generator states as tfjs, so checkpoints and resume work across engines. Throws when the
+   *   model has another layer or a per-batch hook (`prepareBatch`, `forward`, `lossFn`,
+   *   `extraVariables`) is given.
+   * - `'tfjs'`: `tf.variableGrads` over `model.apply(x, { training: true })`: any model, hooks.
+   * - `'auto'`: `'compiled'` when it can run the model and no per-batch hook is given, else
+   *   `'tfjs'` (e.g. the CRNN's GRU, tfjs-layers `Conv2D`, tfjs `Dropout` with rate > 0).
+   *
+   * Default `'auto'`.
+   */
+  engine?: TrainingEngine;
 }
 
 /** What {@link train} returns. */
@@ -310,6 +337,7 @@ const OPTION_KEYS = [
   'logger',
   'signal',
   'workers',
+  'engine',
 ];
 
 const DEFAULT_RATE: Record<OptimizerName, number> = { sgd: 0.1, adam: 3e-3, adamw: 3e-3 };
@@ -337,6 +365,7 @@ interface Resolved {
   logger: LoggerMode;
   signal: AbortSignal | undefined;
   workers: number;
+  engine: TrainingEngine;
   hooks: TrainHooks;
 }
 
@@ -466,6 +495,7 @@ function resolveOptions(options: TrainOptions): Resolved {
     logger: checkChoice<LoggerMode>('logger', o.logger ?? 'auto', ['auto', 'json', 'silent']),
     signal,
     workers: checkInt('workers', o.workers ?? 1, 1, 64),
+    engine: checkChoice<TrainingEngine>('engine', o.engine ?? 'auto', TRAINING_ENGINES),
     hooks: {},
   };
 }
@@ -626,7 +656,9 @@ async function saveLast(
  * @throws {@link KwsError} `INVALID_ARGUMENT` for bad options (epochs < 1, unknown optimizer,
  *   validation labels that differ, waveform augmentation without `split.audio`, …),
  *   `SHAPE_MISMATCH` when the model does not fit the data, `EMPTY_INPUT` for an empty split,
- *   `MODEL_FILE_CORRUPT` for an unreadable checkpoint; with `workers` > 1 also
+ *   `MODEL_FILE_CORRUPT` for an unreadable checkpoint; with `engine: 'compiled'`
+ *   `MODEL_INVALID` for a layer the compiled trainer cannot run and `INVALID_ARGUMENT` for
+ *   per-batch hooks; with `workers` > 1 also
  *   `INVALID_ARGUMENT` for per-batch hooks or a backend other than cpu/wasm, `MODEL_INVALID`
  *   when a worker cannot rebuild the model, `UNSUPPORTED_ENVIRONMENT` outside Node.js.
  */
@@ -641,6 +673,10 @@ export async function train<E = unknown>(
   if (r.workers > 1) checkParallelHooks(r.hooks);
   const { train: data, batchSize } = r;
   const io: ModelIo = checkModelIo(model, data.frames, data.bins, data.labelNames.length);
+  const engine = chooseEngine(model, r.engine, {
+    frames: data.frames,
+    batchHooks: BATCH_HOOKS.filter((key) => r.hooks[key] !== undefined),
+  });
   if (tf.getBackend() === 'wasm') {
     registerWasmTrainingKernels();
     // The stock FusedBatchNorm gradient tiles the scale to full size: ~30% of a wasm step.
@@ -690,8 +726,10 @@ export async function train<E = unknown>(
         io,
         classWeights: r.classWeights,
         microBatchSize: r.microBatchSize,
+        engine: engine.kind,
       });
     }
+    const computeStep = stepFunction(model, r, variables, io, engine, parallel);
     // The generators a checkpoint holds: the model's, and with workers those of workers 1, 2, ...
     const generators = parallel === null ? layers : [...layers, ...parallel.workerLayerRngs];
     if (r.resume) await resumeRun(model, r, run, optimizer, variables, generators, fingerprint);
@@ -704,11 +742,10 @@ export async function train<E = unknown>(
         run,
         optimizer,
         variables,
-        io,
+        computeStep,
         schedule,
         reporter,
         stepsPerEpoch,
-        parallel,
       );
       if (stopped) break;
       const stats = run.history[run.history.length - 1] as EpochStats;
@@ -834,6 +871,54 @@ async function resumeRun(
   }
 }
 
+/** One optimisation step's loss, correct predictions and gradients (by variable name). */
+interface StepResult {
+  loss: number;
+  correct: number;
+  /** The caller disposes them. */
+  grads: tf.NamedTensorMap;
+}
+
+/** Computes one step's {@link StepResult} for a batch; chosen once per run by {@link stepFunction}. */
+type StepFunction = (
+  xs: Float32Array,
+  ys: Int32Array,
+  indices: Int32Array,
+) => StepResult | Promise<StepResult>;
+
+/**
+ * The run's step: the worker threads when there are any (each running `engine`), else the
+ * compiled program or the tfjs tape (with the hooks) on this thread.
+ */
+function stepFunction(
+  model: tfl.LayersModel,
+  r: Resolved,
+  variables: readonly tf.Variable[],
+  io: ModelIo,
+  engine: ChosenEngine,
+  parallel: DataParallel | null,
+): StepFunction {
+  if (parallel !== null) return (xs, ys) => parallel.step(xs, ys);
+  if (engine.kind === 'tfjs') {
+    return (xs, ys, indices) => trainStep(model, r, variables, io, xs, ys, indices);
+  }
+  const gradients = compiledGradients(engine.graph, {
+    frames: r.train.frames,
+    bins: r.train.bins,
+    io,
+    classWeights: r.classWeights,
+    microBatchSize: r.microBatchSize,
+  });
+  return (xs, ys) => {
+    const result = gradients(xs, ys, lossDenominator(ys, r.classWeights));
+    return {
+      loss: result.loss,
+      correct: result.correct,
+      grads: gradientTensors(model.trainableWeights, result.grads),
+    };
+  };
+}
+
 /**
  * Loss, correct predictions and summed gradients of one batch, computed over slices of at most
  * `microBatchSize` examples. The caller disposes the gradients.
@@ -923,11 +1008,10 @@ async function runEpoch(
   run: RunState,
   optimizer: TrainingOptimizer,
   variables: readonly tf.Variable[],
-  io: ModelIo,
+  computeStep: StepFunction,
   schedule: (step: number) => number,
   reporter: ProgressReporter,
   stepsPerEpoch: number,
-  parallel: DataParallel | null,
 ): Promise<boolean> {
   const data = r.train;
   const epoch = run.epoch + 1;
@@ -950,10 +1034,7 @@ async function runEpoch(
 
     learningRate = schedule(run.step);
     optimizer.learningRate = learningRate;
-    const step =
-      parallel === null
-        ? trainStep(model, r, variables, io, xs, batch.y, batch.indices)
-        : await parallel.step(xs, batch.y);
+    const step = await computeStep(xs, batch.y, batch.indices);
     try {
       optimizer.applyGradients(variables, step.grads);
     } finally {

@@ -206,6 +206,23 @@ describe('kws-kit train', () => {
     expect(resume.stderr).toMatch(/--resume needs --checkpoint-dir/);
     const badOptimizer = await runCli(['train', '--data', data, '--out', `${out}-x`, '--optimizer', 'lion']);
     expect(badOptimizer.code).toBe(2);
+    const badEngine = await runCli(['train', '--data', data, '--out', `${out}-x`, '--engine', 'turbo']);
+    expect(badEngine.code).toBe(2);
+    expect(badEngine.stderr).toMatch(/auto, compiled, tfjs/);
+    const crnnCompiled = await runCli([
+      'train',
+      '--data',
+      data,
+      '--out',
+      `${out}-x`,
+      ...fast.filter((a, i, all) => a !== '--width' && all[i - 1] !== '--width'),
+      '--model',
+      'crnn',
+      '--engine',
+      'compiled',
+    ]);
+    expect(crnnCompiled.code).toBe(3);
+    expect(crnnCompiled.stderr).toMatch(/engine 'compiled' cannot train this model.*\[MODEL_INVALID\]/);
 
     const missing = await runCli(['train', '--data', join(data, 'nope'), '--out', `${out}-x`, ...fast]);
     expect(missing.code).toBe(3);

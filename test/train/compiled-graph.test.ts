@@ -2,9 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bcResNet } from '../../src/models/index.js';
-import { createRng } from '../../src/random.js';
-import { compileTrainingGraph } from '../../src/train/compiled/graph.js';
+import { KwsError } from '../../src/errors.js';
+import { bcResNet, ChannelDropout, crnn } from '../../src/models/index.js';
+import { createRng, type RngState } from '../../src/random.js';
+import { layerCallOrder } from '../../src/train/compiled/call-order.js';
+import { compileTrainingGraph, type LossAndGradients } from '../../src/train/compiled/graph.js';
+import { layerRngs } from '../../src/train/layer-rng.js';
 import { softmaxCrossEntropy } from '../../src/train/loss.js';
 
 // BC-ResNet-1 (full width, every layer kind, dilations 1-8) on 24 frames to keep tfjs' cpu
@@ -129,6 +132,114 @@ describe('compileTrainingGraph weights', () => {
     expect(() => graph.lossAndGradients(features, Int32Array.from([0, 1, 3, 0]), BATCH)).toThrow(
       /labels\[2\] is 3/,
     );
+    model.dispose();
+  });
+});
+
+describe('compileTrainingGraph with ChannelDropout and a weighted loss', () => {
+  it('draws the masks tfjs draws (same order, same generator states) and matches its gradients', () => {
+    const model = bcResNet({
+      width: 1,
+      numClasses: CLASSES,
+      inputShape: [FRAMES, BINS],
+      dropout: 0.3,
+      seed: 4,
+    });
+    perturb(model, 8);
+    const rngs = layerRngs(model);
+    expect(rngs.length).toBeGreaterThan(0);
+    rngs.forEach((l, k) => {
+      l.setState(createRng(100 + k).getState());
+    });
+    const start = rngs.map((l) => l.getState());
+    // The order in which model.apply calls the dropout layers (each draws once per call).
+    const drawn: string[] = [];
+    const draw = ChannelDropout.prototype.drawMask;
+    ChannelDropout.prototype.drawMask = function (this: ChannelDropout, b: number, c: number) {
+      drawn.push(this.name);
+      return draw.call(this, b, c);
+    };
+    const tensors = tf.memory().numTensors;
+    const { features, labels } = batchOf(6);
+    const weights = Array.from({ length: CLASSES }, (_, j) => 0.5 + j / CLASSES);
+    const denominator = 7.25;
+    let ours: LossAndGradients;
+    let ourDraws: string[];
+    let ourStates: unknown[];
+    try {
+      const graph = compileTrainingGraph(model);
+      ours = graph.lossAndGradients(features, labels, BATCH, { classWeights: weights, denominator });
+      ourDraws = drawn.splice(0);
+      ourStates = rngs.map((l) => l.getState());
+      expect(tf.memory().numTensors).toBe(tensors);
+
+      rngs.forEach((l, k) => {
+        l.setState(start[k] as RngState);
+      });
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.tidy(() => {
+            const x = tf.tensor3d(features, [BATCH, FRAMES, BINS]);
+            const logits = model.apply(x, { training: true }) as tf.Tensor;
+            return softmaxCrossEntropy(logits, labels, weights, denominator);
+          }),
+        vars,
+      );
+      expect(drawn).toEqual(ourDraws);
+      expect(ourDraws).toEqual(
+        layerCallOrder(model)
+          .filter((l) => l instanceof ChannelDropout)
+          .map((l) => l.name),
+      );
+      expect(rngs.map((l) => l.getState())).toEqual(ourStates);
+      const loss = value.dataSync()[0] as number;
+      expect(Math.abs(ours.loss - loss) / Math.abs(loss)).toBeLessThan(1e-5);
+      const errors = model.trainableWeights.map((w, k) =>
+        relError(
+          ours.gradients[k] as Float32Array,
+          (grads[(w.read() as tf.Variable).name] as tf.Tensor).dataSync(),
+        ),
+      );
+      expect(Math.max(...errors)).toBeLessThan(1e-4);
+      value.dispose();
+      for (const g of Object.values(grads)) g.dispose();
+    } finally {
+      ChannelDropout.prototype.drawMask = draw;
+    }
+    expect(tf.memory().numTensors).toBe(tensors);
+    model.dispose();
+  });
+
+  it('chains moving statistics over calls as consecutive tfjs training calls do', () => {
+    const model = bcResNet({ width: 0.25, numClasses: 3, inputShape: [FRAMES, BINS], dropout: 0, seed: 5 });
+    perturb(model, 2);
+    const graph = compileTrainingGraph(model);
+    const a = batchOf(1);
+    const b = batchOf(2);
+    graph.lossAndGradients(
+      a.features,
+      a.labels.map((v) => v % 3),
+      BATCH,
+    );
+    const second = graph.lossAndGradients(
+      b.features,
+      b.labels.map((v) => v % 3),
+      BATCH,
+    );
+    tf.tidy(() => {
+      for (const f of [a.features, b.features])
+        model.apply(tf.tensor3d(f, [BATCH, FRAMES, BINS]), { training: true });
+    });
+    graph.movingVariables.forEach((v, k) => {
+      expect(relError(second.movingStats[k] as Float32Array, v.read().dataSync())).toBeLessThan(1e-5);
+    });
+    model.dispose();
+  });
+
+  it('refuses layers it cannot run, naming them', () => {
+    const model = crnn({ numClasses: 3, inputShape: [FRAMES, BINS] });
+    expect(() => compileTrainingGraph(model)).toThrow(KwsError);
     model.dispose();
   });
 });

@@ -61,11 +61,21 @@ export class ChannelDropout extends tfl.layers.Layer {
       const x = oneTensor(this.name, inputs);
       if (kwargs.training !== true || this.rate === 0) return tf.clone(x);
       const [batch, , , channels] = x.shape as [number, number, number, number];
-      const keep = 1 - this.rate;
-      const mask = new Float32Array(batch * channels);
-      for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() < keep ? 1 / keep : 0;
-      return tf.mul(x, tf.tensor4d(mask, [batch, 1, 1, channels]));
+      return tf.mul(x, tf.tensor4d(this.drawMask(batch, channels), [batch, 1, 1, channels]));
     });
+  }
+
+  /**
+   * The next training mask, `[batch, channels]` row-major: each entry is 1 / (1 − rate) (kept)
+   * or 0 (dropped), drawn in that order from the layer's generator, which advances by
+   * `batch · channels` draws. {@link call} in training mode multiplies its input by it; kws-kit's
+   * compiled trainer draws through here too, so both consume the generator identically.
+   */
+  drawMask(batch: number, channels: number): Float32Array {
+    const keep = 1 - this.rate;
+    const mask = new Float32Array(batch * channels);
+    for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() < keep ? 1 / keep : 0;
+    return mask;
   }
 
   /**

@@ -1,45 +1,34 @@
 /**
- * Per-channel (depthwise, or 1 → C) 2-D convolution over `[batch, time, freq, channels]` and its
- * gradients, in channels-last layout (activations and their gradients `Float32Array`, weights
- * and weight gradients `Float64Array`, arithmetic in float64): the training kernels of the
- * compiled trainer for kws-kit's `SpectralConv` and `TemporalConv` layers.
+ * Gradients of per-channel (depthwise, or 1 → C) 2-D convolutions over `[batch, time, freq,
+ * channels]`, channels-last (activations and their gradients `Float32Array`, weights and weight
+ * gradients `Float64Array`, arithmetic in float64): the training kernels behind `ChannelConv`
+ * for kws-kit's `SpectralConv` and `TemporalConv` layers.
  *
  *   y[n, t, f, c] = Σ_{i<kt} Σ_{j<kf} x[n, t + i·dt − pt, f·s + j·df − pf, c or 0] · w[i, j, c]
  *
- * (zero outside the input). The backward pass is the same loop nest run once, giving both
+ * (zero outside the input), so that
  *
  *   dx[n, t + i·dt − pt, f·s + j·df − pf, c or 0] += dy[n, t, f, c] · w[i, j, c]
  *   dw[i, j, c] += dy[n, t, f, c] · x[…]
  *
- * Loops run channels innermost, so every load and store is contiguous; the tap ranges that stay
- * inside the input are computed per output frame and row, so the inner loops carry no bounds
- * branches.
+ * BC-ResNet's shapes have kernels in the inference runtime's style (weights and sums in locals,
+ * frames innermost, each value loaded once per use): {@link conv5x5Backward} (stem, classifier),
+ * {@link freqConv3Backward} (3-tap frequency convolutions), {@link timeConv3Backward} (3-tap
+ * temporal convolutions). Any other geometry runs the general loops ({@link channelConvForward},
+ * {@link channelConvBackward}, {@link conv3Backward}): channels innermost, the tap ranges inside
+ * the input computed per output frame and row so that the inner loops carry no bounds branches.
  *
  * @internal
  * @packageDocumentation
  */
+import type { ConvGeometry } from '../../models/conv-kernels.js';
 
-/** Geometry of a per-channel convolution; sizes per example. */
-export interface ChannelConvGeometry {
-  /** Input frames, bins and channels (`inChannels` = `channels` or 1). */
-  readonly frames: number;
-  readonly bins: number;
+/**
+ * Geometry of a per-channel convolution, sizes per example: the inference runtime's (frequency
+ * bins are its rows; one weight group) and the input channels, `channels` (depthwise) or 1.
+ */
+export interface ChannelConvGeometry extends Omit<ConvGeometry, 'rowsPerGroup'> {
   readonly inChannels: number;
-  /** Output frames, bins and channels. */
-  readonly outFrames: number;
-  readonly outBins: number;
-  readonly channels: number;
-  /** Taps along time and frequency. */
-  readonly kt: number;
-  readonly kf: number;
-  /** Tap spacing along time and frequency. */
-  readonly dt: number;
-  readonly df: number;
-  /** Output stride along frequency. */
-  readonly stride: number;
-  /** Zero frames / bins before the input. */
-  readonly padTime: number;
-  readonly padFreq: number;
 }
 
 /** First tap index k < taps with `base + k·d ≥ 0` (taps when none). */
@@ -72,7 +61,19 @@ export function channelConvForward(
   taps: Float64Array,
   wT: Float64Array,
 ): void {
-  const { frames, bins, inChannels: ci, outFrames, outBins, channels: C, kt, kf, dt, df, stride } = g;
+  const {
+    frames,
+    rows: bins,
+    inChannels: ci,
+    outFrames,
+    outRows: outBins,
+    channels: C,
+    kt,
+    kf,
+    dt,
+    df,
+    stride,
+  } = g;
   const plane = ci === 1;
   const K = kt * kf;
   if (plane) for (let k = 0; k < K; k++) for (let c = 0; c < C; c++) wT[c * K + k] = w[k * C + c] as number;
@@ -82,7 +83,7 @@ export function channelConvForward(
       const ilo = tapLo(t0, dt, kt);
       const ihi = tapHi(t0, dt, kt, frames);
       for (let f = 0; f < outBins; f++) {
-        const f0 = f * stride - g.padFreq;
+        const f0 = f * stride - g.padRows;
         const jlo = tapLo(f0, df, kf);
         const jhi = tapHi(f0, df, kf, bins);
         const yo = ((n * outFrames + t) * outBins + f) * C;
@@ -141,7 +142,19 @@ export function channelConvBackward(
   dx: Float32Array | null,
   dw: Float64Array,
 ): void {
-  const { frames, bins, inChannels: ci, outFrames, outBins, channels: C, kt, kf, dt, df, stride } = g;
+  const {
+    frames,
+    rows: bins,
+    inChannels: ci,
+    outFrames,
+    outRows: outBins,
+    channels: C,
+    kt,
+    kf,
+    dt,
+    df,
+    stride,
+  } = g;
   const plane = ci === 1;
   for (let n = 0; n < batch; n++) {
     for (let t = 0; t < outFrames; t++) {
@@ -149,7 +162,7 @@ export function channelConvBackward(
       const ilo = tapLo(t0, dt, kt);
       const ihi = tapHi(t0, dt, kt, frames);
       for (let f = 0; f < outBins; f++) {
-        const f0 = f * stride - g.padFreq;
+        const f0 = f * stride - g.padRows;
         const jlo = tapLo(f0, df, kf);
         const jhi = tapHi(f0, df, kf, bins);
         const yo = ((n * outFrames + t) * outBins + f) * C;
@@ -185,52 +198,14 @@ export function channelConvBackward(
 }
 
 /**
- * Depthwise convolution with three taps along one axis (BC-ResNet's 3×1 frequency convolution,
- * and its 1×3 dilated temporal convolution on frequency-averaged features): `lines` independent
- * lines of `inLen` positions × C channels (`[lines, inLen, C]`) to `[lines, outLen, C]`,
+ * Gradient of a depthwise convolution with three taps along one axis (the general case of
+ * BC-ResNet's frequency convolution): `lines` independent lines of `inLen` positions × C channels
+ * (`x`, `dx`: `[lines, inLen, C]`) to `[lines, outLen, C]`,
  *
  *   y[l, p, c] = Σ_{j<3} x[l, p·s + j·d − pad, c] · w[j, c]   (zero outside the line)
  *
- * Per (line, channel) the three weights live in locals and the positions run innermost.
+ * Adds into `dw` (`[3, C]`) and, unless null, `dx`.
  */
-export function conv3Forward(
-  lines: number,
-  inLen: number,
-  outLen: number,
-  C: number,
-  stride: number,
-  dilation: number,
-  pad: number,
-  x: Float32Array,
-  w: Float64Array,
-  y: Float32Array,
-): void {
-  if (stride === 1 && dilation === 1 && pad === 1 && outLen === inLen && inLen >= 2) {
-    conv3SameForward(lines, inLen, C, x, w, y);
-    return;
-  }
-  for (let l = 0; l < lines; l++) {
-    const xBase = l * inLen * C;
-    const yBase = l * outLen * C;
-    for (let c = 0; c < C; c++) {
-      const w0 = w[c] as number;
-      const w1 = w[C + c] as number;
-      const w2 = w[2 * C + c] as number;
-      for (let p = 0; p < outLen; p++) {
-        const q = p * stride - pad;
-        const q1 = q + dilation;
-        const q2 = q1 + dilation;
-        let v = 0;
-        if (q >= 0 && q < inLen) v += w0 * (x[xBase + q * C + c] as number);
-        if (q1 >= 0 && q1 < inLen) v += w1 * (x[xBase + q1 * C + c] as number);
-        if (q2 >= 0 && q2 < inLen) v += w2 * (x[xBase + q2 * C + c] as number);
-        y[yBase + p * C + c] = v;
-      }
-    }
-  }
-}
-
-/** Gradient of {@link conv3Forward}: adds into `dw` (`[3, C]`) and, unless null, `dx`. */
 export function conv3Backward(
   lines: number,
   inLen: number,
@@ -290,40 +265,8 @@ export function conv3Backward(
 }
 
 /**
- * {@link conv3Forward} for stride 1, dilation 1 and one zero each side ('same'): the three
- * inputs of an output slide along the line in locals, one load and one store per output.
- */
-function conv3SameForward(
-  lines: number,
-  len: number,
-  C: number,
-  x: Float32Array,
-  w: Float64Array,
-  y: Float32Array,
-): void {
-  for (let l = 0; l < lines; l++) {
-    const base = l * len * C;
-    for (let c = 0; c < C; c++) {
-      const w0 = w[c] as number;
-      const w1 = w[C + c] as number;
-      const w2 = w[2 * C + c] as number;
-      let o = base + c;
-      let left = 0;
-      let mid = x[o] as number;
-      for (let p = 0; p < len - 1; p++) {
-        const right = x[o + C] as number;
-        y[o] = w0 * left + w1 * mid + w2 * right;
-        left = mid;
-        mid = right;
-        o += C;
-      }
-      y[o] = w0 * left + w1 * mid;
-    }
-  }
-}
-
-/**
- * Gradient of {@link conv3SameForward}, gathered so that each input gradient is written once:
+ * {@link conv3Backward} for stride 1, dilation 1 and one zero each side ('same'), gathered so
+ * that each input gradient is written once:
  * `dx[q] += w0·dy[q+1] + w1·dy[q] + w2·dy[q−1]`, `dw[j] += Σ_p dy[p]·x[p − 1 + j]`.
  */
 function conv3SameBackward(
@@ -375,67 +318,339 @@ function conv3SameBackward(
 }
 
 /**
- * Gathers the taps of every output of a 1-channel convolution (`inChannels` 1) into `patches`
- * `[batch · outFrames · outBins, kt · kf]` (zeros outside the input), so that the convolution is
- * the matrix product `patches · W` with `W` `[kt·kf, channels]` and its kernel gradient
- * `patchesᵀ · dy`.
+ * Gradient of the inference runtime's `conv5x5` (an undilated 5×5 per-channel convolution of a
+ * zero-bordered input) for one example, on the same bordered input `xp`, whose value at padded
+ * (frame, row, channel) is `xp[frame·frameStride + row·rowStride + c·chanStride]` (`chanStride`
+ * 0: one plane for every channel, the stem):
+ *
+ *   dw[i, j, c] += Σ_{t, r} xp[t + i, r·s + j, c] · dy[t, r, c]
+ *   dxp[t + i, r·s + j, c] += Σ dy[t, r, c] · w[i, j, c]   (unless `dxp` is null)
+ *
+ * with `dy` `[outFrames, outRows, C]` from `dyOff`, `w` and `dw` `[5, 5, C]`, `dxp` laid out as
+ * `xp`. Per (row, channel, tap column j) the padded frames stream through once while a shift
+ * register holds dy at the last five output frames: each frame costs one input load and one dy
+ * load for the five time taps' sums, which stay in locals.
  */
-export function gatherPatches(
-  g: ChannelConvGeometry,
-  batch: number,
-  x: Float32Array,
-  patches: Float32Array,
+export function conv5x5Backward(
+  xp: Float64Array,
+  frameStride: number,
+  rowStride: number,
+  chanStride: number,
+  outFrames: number,
+  outRows: number,
+  C: number,
+  stride: number,
+  w: Float64Array,
+  dy: Float32Array,
+  dyOff: number,
+  dw: Float64Array,
+  dxp: Float64Array | null,
 ): void {
-  const { frames, bins, outFrames, outBins, kt, kf, dt, df, stride } = g;
-  const K = kt * kf;
-  let o = 0;
-  for (let n = 0; n < batch; n++) {
-    for (let t = 0; t < outFrames; t++) {
-      const t0 = t - g.padTime;
-      for (let f = 0; f < outBins; f++) {
-        const f0 = f * stride - g.padFreq;
-        for (let i = 0; i < kt; i++) {
-          const ti = t0 + i * dt;
-          const rowInside = ti >= 0 && ti < frames;
-          const xRow = (n * frames + ti) * bins;
-          for (let j = 0; j < kf; j++) {
-            const fj = f0 + j * df;
-            patches[o + i * kf + j] = rowInside && fj >= 0 && fj < bins ? (x[xRow + fj] as number) : 0;
+  const frame = outRows * C;
+  for (let r = 0; r < outRows; r++) {
+    for (let c = 0; c < C; c++) {
+      for (let j = 0; j < 5; j++) {
+        // d1 … d4: dy at output frames p − 1 … p − 4 (zero before the first).
+        let d1 = 0;
+        let d2 = 0;
+        let d3 = 0;
+        let d4 = 0;
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        let a4 = 0;
+        const start = (r * stride + j) * rowStride + c * chanStride;
+        let q = start;
+        let o = dyOff + r * C + c;
+        for (let p = 0; p < outFrames; p++) {
+          // Padded frame p is time tap i of output frame p − i.
+          const d0 = dy[o] as number;
+          const v = xp[q] as number;
+          a0 += v * d0;
+          a1 += v * d1;
+          a2 += v * d2;
+          a3 += v * d3;
+          a4 += v * d4;
+          d4 = d3;
+          d3 = d2;
+          d2 = d1;
+          d1 = d0;
+          q += frameStride;
+          o += frame;
+        }
+        // The last four padded frames: no output frame starts there.
+        for (let p = 0; p < 4; p++) {
+          const v = xp[q] as number;
+          a1 += v * d1;
+          a2 += v * d2;
+          a3 += v * d3;
+          a4 += v * d4;
+          d4 = d3;
+          d3 = d2;
+          d2 = d1;
+          d1 = 0;
+          q += frameStride;
+        }
+        const k = j * C + c;
+        dw[k] = (dw[k] as number) + a0;
+        dw[k + 5 * C] = (dw[k + 5 * C] as number) + a1;
+        dw[k + 10 * C] = (dw[k + 10 * C] as number) + a2;
+        dw[k + 15 * C] = (dw[k + 15 * C] as number) + a3;
+        dw[k + 20 * C] = (dw[k + 20 * C] as number) + a4;
+        if (dxp !== null) {
+          // dxp[p] += Σ_i w[i, j, c]·dy[p − i], with the same shift register.
+          const w0 = w[k] as number;
+          const w1 = w[k + 5 * C] as number;
+          const w2 = w[k + 10 * C] as number;
+          const w3 = w[k + 15 * C] as number;
+          const w4 = w[k + 20 * C] as number;
+          d1 = 0;
+          d2 = 0;
+          d3 = 0;
+          d4 = 0;
+          q = start;
+          o = dyOff + r * C + c;
+          for (let p = 0; p < outFrames + 4; p++) {
+            const d0 = p < outFrames ? (dy[o] as number) : 0;
+            dxp[q] = (dxp[q] as number) + w0 * d0 + w1 * d1 + w2 * d2 + w3 * d3 + w4 * d4;
+            d4 = d3;
+            d3 = d2;
+            d2 = d1;
+            d1 = d0;
+            q += frameStride;
+            o += frame;
           }
         }
-        o += K;
       }
     }
   }
 }
 
-/** Adds the patch gradients `dPatches` (layout of {@link gatherPatches}) back into `dx`. */
-export function scatterPatches(
-  g: ChannelConvGeometry,
-  batch: number,
-  dPatches: Float32Array,
-  dx: Float32Array,
+/**
+ * Whether {@link freqConv3Backward} runs a 3-tap frequency convolution of `rows` input rows to
+ * `outRows` output rows at `stride` (one zero row each side): stride 1 or 2 with the output rows
+ * a multiple of five (BC-ResNet with 40 mels: 20, 10 and 5 rows).
+ */
+export function isFreqConv3Chunked(rows: number, outRows: number, stride: number): boolean {
+  return outRows % 5 === 0 && ((stride === 1 && rows === outRows) || (stride === 2 && rows === 2 * outRows));
+}
+
+/**
+ * Gradient of BC-ResNet's 3-tap frequency convolution (`kt = 1`, `kf = 3`, one zero row each side,
+ * stride 1 or 2; see {@link isFreqConv3Chunked}) over `frames` frames from offsets `xOff` (`x`,
+ * `dx`: `[frames, rows, C]`) and `dyOff` (`dy`: `[frames, outRows, C]`):
+ *
+ *   y[t, p, c] = Σ_{j<3} x[t, p·s + j − 1, c] · w[j, c]
+ *   dx[t, q, c] (+)= Σ_{p, j: p·s + j − 1 = q} dy[t, p, c] · w[j, c],   dw[j, c] += Σ dy[t, p, c] · x[t, p·s + j − 1, c]
+ *
+ * `assign` overwrites `dx` (the first writer of the backward pass), else adds; `dx` null skips it.
+ * Mirrors the inference runtime's forward kernel: per channel and chunk of five output rows the
+ * three weights and three weight-gradient sums live in locals and the frames run innermost, each
+ * frame loading its chunk's dy and x once and writing each input gradient once.
+ */
+export function freqConv3Backward(
+  frames: number,
+  rows: number,
+  outRows: number,
+  C: number,
+  stride: number,
+  x: Float32Array,
+  xOff: number,
+  w: Float64Array,
+  dy: Float32Array,
+  dyOff: number,
+  dx: Float32Array | null,
+  assign: boolean,
+  dw: Float64Array,
 ): void {
-  const { frames, bins, outFrames, outBins, kt, kf, dt, df, stride } = g;
-  const K = kt * kf;
-  let o = 0;
-  for (let n = 0; n < batch; n++) {
-    for (let t = 0; t < outFrames; t++) {
-      const t0 = t - g.padTime;
-      for (let f = 0; f < outBins; f++) {
-        const f0 = f * stride - g.padFreq;
-        for (let i = 0; i < kt; i++) {
-          const ti = t0 + i * dt;
-          if (ti < 0 || ti >= frames) continue;
-          const xRow = (n * frames + ti) * bins;
-          for (let j = 0; j < kf; j++) {
-            const fj = f0 + j * df;
-            if (fj >= 0 && fj < bins)
-              dx[xRow + fj] = (dx[xRow + fj] as number) + (dPatches[o + i * kf + j] as number);
+  const inFrame = rows * C;
+  const outFrame = outRows * C;
+  const add = !assign;
+  for (let c = 0; c < C; c++) {
+    const w0 = w[c] as number;
+    const w1 = w[C + c] as number;
+    const w2 = w[2 * C + c] as number;
+    let g0 = 0;
+    let g1 = 0;
+    let g2 = 0;
+    for (let r0 = 0; r0 < outRows; r0 += 5) {
+      // Rows outside the input (or dy) are zero: `top` / `bottom` say whether they exist.
+      const top = r0 > 0;
+      const bottom = r0 + 5 < outRows;
+      let p = xOff + stride * r0 * C + c;
+      let o = dyOff + r0 * C + c;
+      if (stride === 1) {
+        for (let t = 0; t < frames; t++) {
+          const dm = top ? (dy[o - C] as number) : 0;
+          const d0 = dy[o] as number;
+          const d1 = dy[o + C] as number;
+          const d2 = dy[o + 2 * C] as number;
+          const d3 = dy[o + 3 * C] as number;
+          const d4 = dy[o + 4 * C] as number;
+          const d5 = bottom ? (dy[o + 5 * C] as number) : 0;
+          if (dx !== null) {
+            // Input row q receives tap j of output row q + 1 − j.
+            const v0 = w0 * d1 + w1 * d0 + w2 * dm;
+            const v1 = w0 * d2 + w1 * d1 + w2 * d0;
+            const v2 = w0 * d3 + w1 * d2 + w2 * d1;
+            const v3 = w0 * d4 + w1 * d3 + w2 * d2;
+            const v4 = w0 * d5 + w1 * d4 + w2 * d3;
+            dx[p] = add ? (dx[p] as number) + v0 : v0;
+            dx[p + C] = add ? (dx[p + C] as number) + v1 : v1;
+            dx[p + 2 * C] = add ? (dx[p + 2 * C] as number) + v2 : v2;
+            dx[p + 3 * C] = add ? (dx[p + 3 * C] as number) + v3 : v3;
+            dx[p + 4 * C] = add ? (dx[p + 4 * C] as number) + v4 : v4;
           }
+          const xm = top ? (x[p - C] as number) : 0;
+          const x0 = x[p] as number;
+          const x1 = x[p + C] as number;
+          const x2 = x[p + 2 * C] as number;
+          const x3 = x[p + 3 * C] as number;
+          const x4 = x[p + 4 * C] as number;
+          const x5 = bottom ? (x[p + 5 * C] as number) : 0;
+          g0 += d0 * xm + d1 * x0 + d2 * x1 + d3 * x2 + d4 * x3;
+          g1 += d0 * x0 + d1 * x1 + d2 * x2 + d3 * x3 + d4 * x4;
+          g2 += d0 * x1 + d1 * x2 + d2 * x3 + d3 * x4 + d4 * x5;
+          p += inFrame;
+          o += outFrame;
         }
-        o += K;
+      } else {
+        for (let t = 0; t < frames; t++) {
+          const d0 = dy[o] as number;
+          const d1 = dy[o + C] as number;
+          const d2 = dy[o + 2 * C] as number;
+          const d3 = dy[o + 3 * C] as number;
+          const d4 = dy[o + 4 * C] as number;
+          const d5 = bottom ? (dy[o + 5 * C] as number) : 0;
+          if (dx !== null) {
+            // Input row 2p is tap 1 of output p; row 2p + 1 is tap 2 of p and tap 0 of p + 1.
+            const e0 = w1 * d0;
+            const o0 = w2 * d0 + w0 * d1;
+            const e1 = w1 * d1;
+            const o1 = w2 * d1 + w0 * d2;
+            const e2 = w1 * d2;
+            const o2 = w2 * d2 + w0 * d3;
+            const e3 = w1 * d3;
+            const o3 = w2 * d3 + w0 * d4;
+            const e4 = w1 * d4;
+            const o4 = w2 * d4 + w0 * d5;
+            dx[p] = add ? (dx[p] as number) + e0 : e0;
+            dx[p + C] = add ? (dx[p + C] as number) + o0 : o0;
+            dx[p + 2 * C] = add ? (dx[p + 2 * C] as number) + e1 : e1;
+            dx[p + 3 * C] = add ? (dx[p + 3 * C] as number) + o1 : o1;
+            dx[p + 4 * C] = add ? (dx[p + 4 * C] as number) + e2 : e2;
+            dx[p + 5 * C] = add ? (dx[p + 5 * C] as number) + o2 : o2;
+            dx[p + 6 * C] = add ? (dx[p + 6 * C] as number) + e3 : e3;
+            dx[p + 7 * C] = add ? (dx[p + 7 * C] as number) + o3 : o3;
+            dx[p + 8 * C] = add ? (dx[p + 8 * C] as number) + e4 : e4;
+            dx[p + 9 * C] = add ? (dx[p + 9 * C] as number) + o4 : o4;
+          }
+          const xm = top ? (x[p - C] as number) : 0;
+          const x0 = x[p] as number;
+          const x1 = x[p + C] as number;
+          const x2 = x[p + 2 * C] as number;
+          const x3 = x[p + 3 * C] as number;
+          const x4 = x[p + 4 * C] as number;
+          const x5 = x[p + 5 * C] as number;
+          const x6 = x[p + 6 * C] as number;
+          const x7 = x[p + 7 * C] as number;
+          const x8 = x[p + 8 * C] as number;
+          const x9 = x[p + 9 * C] as number;
+          g0 += d0 * xm + d1 * x1 + d2 * x3 + d3 * x5 + d4 * x7;
+          g1 += d0 * x0 + d1 * x2 + d2 * x4 + d3 * x6 + d4 * x8;
+          g2 += d0 * x1 + d1 * x3 + d2 * x5 + d3 * x7 + d4 * x9;
+          p += inFrame;
+          o += outFrame;
+        }
       }
+    }
+    dw[c] = (dw[c] as number) + g0;
+    dw[C + c] = (dw[C + c] as number) + g1;
+    dw[2 * C + c] = (dw[2 * C + c] as number) + g2;
+  }
+}
+
+/**
+ * Gradient of a 3-tap depthwise convolution along time (BC-ResNet's `TemporalConv`: any dilation
+ * `d`, `padTime` zero frames before the input, as many output frames as input frames) for one
+ * example from offset `off` (`x`, `dy`, `dx`: `[frames, rows, C]`):
+ *
+ *   y[t, r, c] = Σ_{i<3} x[t + i·d − padTime, r, c] · w[i, c]
+ *   dx[q, r, c] (+)= Σ_i dy[q − i·d + padTime, r, c] · w[i, c],   dw[i, c] += Σ_q x[q, r, c] · dy[q − i·d + padTime, r, c]
+ *
+ * (dy zero outside the frames). Both sums read the same three dy values per input frame, so per
+ * (row, channel) one pass over the frames gives both, with the weights and sums in locals and
+ * the frames whose three dy frames all exist free of bounds tests.
+ */
+export function timeConv3Backward(
+  frames: number,
+  rows: number,
+  C: number,
+  dilation: number,
+  padTime: number,
+  x: Float32Array,
+  w: Float64Array,
+  dy: Float32Array,
+  off: number,
+  dx: Float32Array | null,
+  assign: boolean,
+  dw: Float64Array,
+): void {
+  const frame = rows * C;
+  const step = dilation * frame;
+  // Input frame q reads dy frames q + padTime − i·d: all three exist for q in [inner0, inner1).
+  const inner0 = Math.min(frames, Math.max(0, 2 * dilation - padTime));
+  const inner1 = Math.max(inner0, Math.min(frames, frames - padTime));
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < C; c++) {
+      const w0 = w[c] as number;
+      const w1 = w[C + c] as number;
+      const w2 = w[2 * C + c] as number;
+      let g0 = 0;
+      let g1 = 0;
+      let g2 = 0;
+      const base = off + r * C + c;
+      for (let q = 0; q < frames; q++) {
+        if (q === inner0) {
+          let i = base + q * frame;
+          let o = i + padTime * frame;
+          for (; q < inner1; q++) {
+            const v = x[i] as number;
+            const e0 = dy[o] as number;
+            const e1 = dy[o - step] as number;
+            const e2 = dy[o - 2 * step] as number;
+            g0 += v * e0;
+            g1 += v * e1;
+            g2 += v * e2;
+            if (dx !== null) {
+              const s = w0 * e0 + w1 * e1 + w2 * e2;
+              dx[i] = assign ? s : (dx[i] as number) + s;
+            }
+            i += frame;
+            o += frame;
+          }
+          if (q >= frames) break;
+        }
+        const i = base + q * frame;
+        const t0 = q + padTime;
+        const e0 = t0 < frames && t0 >= 0 ? (dy[base + t0 * frame] as number) : 0;
+        const t1 = t0 - dilation;
+        const e1 = t1 < frames && t1 >= 0 ? (dy[base + t1 * frame] as number) : 0;
+        const t2 = t1 - dilation;
+        const e2 = t2 < frames && t2 >= 0 ? (dy[base + t2 * frame] as number) : 0;
+        const v = x[i] as number;
+        g0 += v * e0;
+        g1 += v * e1;
+        g2 += v * e2;
+        if (dx !== null) {
+          const s = w0 * e0 + w1 * e1 + w2 * e2;
+          dx[i] = assign ? s : (dx[i] as number) + s;
+        }
+      }
+      dw[c] = (dw[c] as number) + g0;
+      dw[C + c] = (dw[C + c] as number) + g1;
+      dw[2 * C + c] = (dw[2 * C + c] as number) + g2;
     }
   }
 }

@@ -1,8 +1,9 @@
 /**
  * A compiled training program for kws-kit's convolutional keyword models (BC-ResNet of any width,
- * causal or not): forward pass in training mode (batch statistics), mean softmax cross-entropy,
- * and backward pass to the gradient of every trainable weight, in plain TypeScript (no tensors,
- * no backend dispatch).
+ * causal or not): forward pass in training mode (batch statistics, dropout masks), softmax
+ * cross-entropy (optionally class-weighted), and backward pass to the gradient of every trainable
+ * weight, in plain TypeScript (no tensors, no backend dispatch). `train()` runs it through
+ * `engine.ts` (its `engine` option).
  *
  * Why: tfjs runs one BC-ResNet-1 training step at batch 50 as ~4,200 kernels and ~1.4 GB of
  * intermediate tensors; here it is ~60 steps over buffers allocated once per batch size, each
@@ -11,33 +12,32 @@
  * Layers: `SpectralConv`, `TemporalConv` (depthwise, dilated, 'same' / causal), `Dense` (on the
  * last axis), `BatchNormalization` (channel axis) and `SubSpectralNorm` in training mode,
  * `FrequencyMean`, `ReLU`, `Activation` ('relu', 'swish', 'linear'), `Add` (up to two same-shape
- * inputs and one broadcast over frequency), `GlobalAveragePooling2D`. `ChannelDropout` /
- * `Dropout` are the identity: masks are not applied yet, so the program matches tfjs only for
- * models built with dropout 0.
+ * inputs and one broadcast over frequency), `GlobalAveragePooling2D`, kws-kit's `ChannelDropout`
+ * (masks drawn from the layer's own seeded generator, in the order `model.apply` calls the
+ * layers, so the program consumes the generators exactly as tfjs training does), and
+ * `Dropout` / `SpatialDropout1D` / `SpatialDropout2D` with rate 0 (identity; a positive rate
+ * draws from tfjs' unseedable random ops and is refused).
  *
  * Storage and speed: activations and their gradients are `Float32Array`s (half the memory
  * traffic of float64; the same precision as tfjs' tensors), weights and every sum are float64.
  * A ReLU that is the only reader of an `Add` or a normalisation is applied by that step (its
- * backward pass masks the gradient by y > 0). The stem's 1 → C convolution is a register-blocked
- * matrix product over gathered patches; the 3-tap frequency and temporal convolutions have their
- * own kernel; the 1×1 convolutions are blocked products (see the kernel files).
+ * backward pass masks the gradient by y > 0). Forward passes of convolutions and `Dense` are
+ * the inference runtime's kernels (`channel-conv.ts`, `dense-grad.ts`); a step that is the first
+ * of the backward pass to write its input's gradient overwrites it instead of adding (no zeroing
+ * pass).
  *
  * @internal
  * @packageDocumentation
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../../errors.js';
-import { invalidLayer, SpectralConv, TemporalConv } from '../../models/index.js';
-import {
-  type ChannelConvGeometry,
-  channelConvBackward,
-  channelConvForward,
-  conv3Backward,
-  conv3Forward,
-  gatherPatches,
-  scatterPatches,
-} from './conv-grad.js';
-import { accumulateWeightGrad, denseBackward, denseForward } from './dense-grad.js';
+import { ChannelDropout, invalidLayer, SpectralConv, TemporalConv } from '../../models/index.js';
+import { lossDenominator } from '../loss.js';
+import { layerCallOrder } from './call-order.js';
+import { ChannelConv } from './channel-conv.js';
+import { channelMaskBackward, channelMaskForward } from './channel-mask-grad.js';
+import type { ChannelConvGeometry } from './conv-grad.js';
+import { denseBackward, denseForward, densePanels } from './dense-grad.js';
 import {
   addBackward,
   addForward,
@@ -54,13 +54,31 @@ import { softmaxCrossEntropyGrad } from './softmax-cross-entropy.js';
 type Layer = tfl.layers.Layer;
 type LayerVariable = tfl.LayerVariable;
 
-/** Layers that are the identity in this program (dropout is not applied yet). */
-const IDENTITY_LAYERS = new Set(['ChannelDropout', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D']);
+/** Dropout layers: the identity at rate 0. */
+const DROPOUT_LAYERS = new Set(['ChannelDropout', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D']);
+
+/** Layer classes the compiled trainer runs (for error messages). */
+export const COMPILED_LAYER_CLASSES: readonly string[] = [
+  'SpectralConv',
+  'TemporalConv',
+  'Dense',
+  'BatchNormalization',
+  'SubSpectralNorm',
+  'FrequencyMean',
+  'ReLU',
+  'Activation (relu, swish, linear)',
+  'Add',
+  'GlobalAveragePooling2D',
+  'ChannelDropout',
+  'Dropout / SpatialDropout1D / SpatialDropout2D with rate 0',
+];
 
 /** Result of {@link TrainingGraph.lossAndGradients}. */
 export interface LossAndGradients {
-  /** Mean softmax cross-entropy over the batch. */
+  /** Softmax cross-entropy of the batch (the mean, unless {@link LossOptions} say otherwise). */
   loss: number;
+  /** The model's output in training mode, `[batch, classes]`. */
+  logits: Float32Array;
   /** Gradient of every trainable weight, in the order and shape of `model.trainableWeights`. */
   gradients: Float32Array[];
   /**
@@ -68,6 +86,17 @@ export interface LossAndGradients {
    * of {@link TrainingGraph.movingVariables} (tfjs-layers' and SubSpectralNorm's update rules).
    */
   movingStats: Float32Array[];
+}
+
+/** How {@link TrainingGraph.lossAndGradients} forms the loss (see `softmaxCrossEntropyGrad`). */
+export interface LossOptions {
+  /** Loss weight per class (length `numClasses`, finite, ≥ 0). Default: every class 1. */
+  classWeights?: readonly number[];
+  /**
+   * Divide the (weighted) sum of the examples' losses by this (≥ 0) instead of by the batch's
+   * own size or total weight: for a micro-batch, the whole batch's (`lossDenominator`).
+   */
+  denominator?: number;
 }
 
 /** A compiled training program (see {@link compileTrainingGraph}). Single-threaded. */
@@ -85,14 +114,24 @@ export interface TrainingGraph {
   /**
    * Forward and backward pass of one batch in training mode, with the weights of the last
    * {@link readWeights} (compile time, initially). Buffers are kept between calls and resized when
-   * the batch size changes; the returned arrays are new on every call. Moving statistics are not
-   * written to the model (see {@link LossAndGradients.movingStats}).
+   * the batch size changes; the returned arrays are new on every call.
+   *
+   * Like a tfjs training call of the model, each call draws fresh `ChannelDropout` masks from the
+   * layers' generators and advances the program's copy of the moving statistics to
+   * {@link LossAndGradients.movingStats}, so that consecutive calls (the micro-batches of one
+   * step) chain their updates as tfjs does; the model's variables are not written.
    *
    * @param features - `[batch, frames, bins]` log-mel features
    * @param labels - `batch` class indices in `[0, numClasses)`
    * @param batch - examples in the batch (≥ 1)
+   * @param options - class weights and denominator of the loss; default the plain batch mean
    */
-  lossAndGradients(features: Float32Array, labels: Int32Array, batch: number): LossAndGradients;
+  lossAndGradients(
+    features: Float32Array,
+    labels: Int32Array,
+    batch: number,
+    options?: LossOptions,
+  ): LossAndGradients;
   /**
    * Milliseconds of each step's forward and backward pass in the last {@link lossAndGradients}
    * call made with `timeSteps` set (for profiling); keyed by layer name.
@@ -178,6 +217,8 @@ class Compiler {
   readonly stepInputs: Value[][] = [];
   readonly params = new Map<LayerVariable, Param>();
   readonly moving: MovingUpdate[] = [];
+  /** Draws the masks of each `ChannelDropout` step for a batch, by layer. */
+  readonly maskDraws = new Map<Layer, (batch: number) => void>();
   private readonly valueOf = new Map<number, Value>();
   private readonly alias = new Map<number, number>();
   /** Readers of each (alias-resolved) tensor id. */
@@ -276,6 +317,7 @@ class Compiler {
         shapeIn.length === 1 ? (shapeIn[0] as number[]) : shapeIn,
       ) as number[];
     const [t, f, c] = dims(outShape, layer);
+    checkOutputShape(layer, [t, f, c]);
     const y = makeValue(t, f, c);
     this.values.push(y);
     this.valueOf.set(outTensor.id, y);
@@ -325,9 +367,41 @@ class Compiler {
         return meanStep(x, y, x.bins);
       case 'GlobalAveragePooling2D':
         return meanStep(x, y, x.frames * x.bins);
+      case 'ChannelDropout':
+        return this.channelDropoutStep(layer, x, y, isInput);
+      case 'Dropout':
+      case 'SpatialDropout1D':
+      case 'SpatialDropout2D':
+        throw invalidLayer(
+          layer,
+          `rate ${dropoutRate(layer)}: tfjs-layers dropout draws its masks from tfjs' own random ops, ` +
+            "which the compiled trainer cannot reproduce (use kws-kit's ChannelDropout, or rate 0)",
+        );
       default:
         throw invalidLayer(layer, 'is not supported by the compiled trainer');
     }
+  }
+
+  /** Training-mode `ChannelDropout`: the input times a fresh `[batch, channels]` mask. */
+  private channelDropoutStep(layer: Layer, x: Value, y: Value, isInput: boolean): Step {
+    if (!(layer instanceof ChannelDropout)) throw invalidLayer(layer, "is not kws-kit's ChannelDropout");
+    let mask: Float32Array = new Float32Array(0);
+    this.maskDraws.set(layer, (batch) => {
+      mask = layer.drawMask(batch, x.channels);
+    });
+    const positions = x.frames * x.bins;
+    let assign = false;
+    return {
+      assignable: [x],
+      assign: (values) => {
+        assign = values.has(x);
+      },
+      alloc: () => undefined,
+      forward: (batch) => channelMaskForward(batch, positions, x.channels, x.data, mask, y.data),
+      backward: (batch) => {
+        if (!isInput) channelMaskBackward(batch, positions, x.channels, mask, y.grad, x.grad, assign);
+      },
+    };
   }
 
   private convStep(layer: Layer, x: Value, y: Value, isInput: boolean): Step {
@@ -338,10 +412,10 @@ class Compiler {
       const geo = layer.geometry();
       g = {
         frames: x.frames,
-        bins: x.bins,
+        rows: x.bins,
         inChannels: x.channels,
         outFrames: y.frames,
-        outBins: y.bins,
+        outRows: y.bins,
         channels: y.channels,
         kt: geo.kernel[0],
         kf: geo.kernel[1],
@@ -349,16 +423,16 @@ class Compiler {
         df: geo.dilation[1],
         stride: geo.freqStride,
         padTime: geo.padTime[0],
-        padFreq: geo.padFreq[0],
+        padRows: geo.padFreq[0],
       };
     } else if (layer instanceof TemporalConv) {
       const geo = layer.geometry();
       g = {
         frames: x.frames,
-        bins: x.bins,
+        rows: x.bins,
         inChannels: x.channels,
         outFrames: y.frames,
-        outBins: y.bins,
+        outRows: y.bins,
         channels: y.channels,
         kt: geo.kernel[0],
         kf: 1,
@@ -366,7 +440,7 @@ class Compiler {
         df: 1,
         stride: 1,
         padTime: geo.padTime[0],
-        padFreq: 0,
+        padRows: 0,
       };
     } else {
       throw invalidLayer(layer, 'is not a kws-kit SpectralConv / TemporalConv');
@@ -382,24 +456,35 @@ class Compiler {
       throw invalidLayer(layer, 'a fused Dense activation is not supported');
     const k = x.channels;
     const j = y.channels;
+    if (kernel.value.length !== k * j) {
+      throw invalidLayer(layer, `has a ${kernel.variable.shape.join('×')} kernel; expected ${k}×${j}`);
+    }
     const perExample = x.frames * x.bins;
-    const wT = new Float64Array(k * j);
+    const panels = densePanels(k, j);
+    let assignX = false;
+    let scratch: Float32Array = new Float32Array(0);
     return {
-      alloc: () => undefined,
+      assignable: [x],
+      assign: (values) => {
+        assignX = values.has(x);
+      },
+      alloc: (batch) => {
+        if (!assignX && !isInput) scratch = sizedFloat(scratch, batch * perExample * k);
+      },
       forward: (batch) =>
-        denseForward(batch * perExample, k, j, x.data, kernel.value, bias?.value ?? null, y.data),
+        denseForward(batch * perExample, panels, kernel.value, bias?.value ?? null, x.data, y.data),
       backward: (batch) =>
         denseBackward(
           batch * perExample,
-          k,
-          j,
-          x.data,
+          panels,
           kernel.value,
+          x.data,
           y.grad,
           isInput ? null : x.grad,
+          assignX,
+          scratch,
           kernel.grad,
           bias?.grad ?? null,
-          wT,
         ),
     };
   }
@@ -449,7 +534,12 @@ class Compiler {
       bandBins: x.bins / subBands,
       channels: x.channels,
     });
+    let assignX = false;
     return {
+      assignable: [x],
+      assign: (values) => {
+        assignX = values.has(x);
+      },
       alloc: () => undefined,
       forward: (batch) =>
         batchNormForward(
@@ -485,6 +575,7 @@ class Compiler {
           colA,
           colB,
           colC,
+          assignX,
         ),
     };
   }
@@ -501,9 +592,32 @@ function outputId(layer: Layer): number {
   return (node.outputTensors[0] as tfl.SymbolicTensor).id;
 }
 
+function dropoutRate(layer: Layer): number {
+  return Number(layer.getConfig().rate ?? 0);
+}
+
 function isIdentity(layer: Layer): boolean {
   const cls = layer.getClassName();
-  return IDENTITY_LAYERS.has(cls) || (cls === 'Activation' && activationOf(layer) === 'linear');
+  if (DROPOUT_LAYERS.has(cls)) return dropoutRate(layer) === 0;
+  return cls === 'Activation' && activationOf(layer) === 'linear';
+}
+
+/**
+ * Refuses a layer whose output the program would shape otherwise than tfjs does (e.g. a `Dense`
+ * applied to a `[batch, frames, bins]` input, which the program would read as 1-channel).
+ */
+function checkOutputShape(layer: Layer, compiled: readonly [number, number, number]): void {
+  const shape = layer.outputShape as (number | null)[];
+  const d = shape.slice(1);
+  const tfjs = d.length === 3 ? d : d.length === 2 ? [d[0], d[1], 1] : d.length === 1 ? [1, 1, d[0]] : [];
+  if (tfjs.length !== 3 || tfjs.some((v, i) => v !== null && v !== compiled[i])) {
+    throw invalidLayer(
+      layer,
+      `has output shape [${shape.join(', ')}]; the compiled trainer runs [batch, frames, bins, channels] ` +
+        'values and expected frames × bins × channels = ' +
+        compiled.join(' × '),
+    );
+  }
 }
 
 function isPlainRelu(layer: Layer): boolean {
@@ -522,12 +636,17 @@ function reluStep(x: Value, y: Value): Step {
 
 function swishStep(x: Value, y: Value): Step {
   let sig: Float32Array = new Float32Array(0);
+  let assignX = false;
   return {
+    assignable: [x],
+    assign: (values) => {
+      assignX = values.has(x);
+    },
     alloc: (batch) => {
       sig = sizedFloat(sig, batch * x.size);
     },
     forward: (batch) => swishForward(batch * x.size, x.data, y.data, sig),
-    backward: (batch) => swishBackward(batch * x.size, x.data, sig, y.grad, x.grad),
+    backward: (batch) => swishBackward(batch * x.size, x.data, sig, y.grad, x.grad, assignX),
   };
 }
 
@@ -589,111 +708,30 @@ function addStep(layer: Layer, inputs: Value[], y: Value, relu: boolean): Step {
 /** Mean over `len` consecutive positions per group (`FrequencyMean`, global average pooling). */
 function meanStep(x: Value, y: Value, len: number): Step {
   const groupsPerExample = (x.frames * x.bins) / len;
+  let assignX = false;
   return {
+    assignable: [x],
+    assign: (values) => {
+      assignX = values.has(x);
+    },
     alloc: () => undefined,
     forward: (batch) => meanForward(batch * groupsPerExample, len, x.channels, x.data, y.data),
-    backward: (batch) => meanBackward(batch * groupsPerExample, len, x.channels, y.grad, x.grad),
+    backward: (batch) => meanBackward(batch * groupsPerExample, len, x.channels, y.grad, x.grad, assignX),
   };
 }
 
-/**
- * The kernels for a per-channel convolution: a matrix product over gathered patches for a
- * 1-channel input (the stem), the three-tap line kernel for BC-ResNet's frequency and temporal
- * convolutions, the general loops otherwise.
- */
+/** A per-channel convolution step: the kernels for its shape are chosen by {@link ChannelConv}. */
 function convStepFor(g: ChannelConvGeometry, x: Value, y: Value, kernel: Param, isInput: boolean): Step {
-  const K = g.kt * g.kf;
-  const C = g.channels;
-  if (g.inChannels === 1 && C > 1) {
-    let patches: Float32Array = new Float32Array(0);
-    let dPatches: Float32Array = new Float32Array(0);
-    const wT = new Float64Array(K * C);
-    return {
-      alloc: (batch) => {
-        patches = sizedFloat(patches, batch * y.frames * y.bins * K);
-        if (!isInput) dPatches = sizedFloat(dPatches, patches.length);
-      },
-      forward: (batch) => {
-        gatherPatches(g, batch, x.data, patches);
-        denseForward(batch * y.frames * y.bins, K, C, patches, kernel.value, null, y.data);
-      },
-      backward: (batch) => {
-        const rows = batch * y.frames * y.bins;
-        if (isInput) {
-          accumulateWeightGrad(rows, K, C, patches, y.grad, kernel.grad);
-          return;
-        }
-        dPatches.fill(0);
-        denseBackward(rows, K, C, patches, kernel.value, y.grad, dPatches, kernel.grad, null, wT);
-        scatterPatches(g, batch, dPatches, x.grad);
-      },
-    };
-  }
-  const depthwise = g.inChannels === C;
-  const dx = (): Float32Array | null => (isInput ? null : x.grad);
-  if (depthwise && g.kt === 1 && g.kf === 3) {
-    // Lines = (example, frame) rows along frequency.
-    return {
-      alloc: () => undefined,
-      forward: (batch) =>
-        conv3Forward(
-          batch * g.frames,
-          g.bins,
-          g.outBins,
-          C,
-          g.stride,
-          g.df,
-          g.padFreq,
-          x.data,
-          kernel.value,
-          y.data,
-        ),
-      backward: (batch) =>
-        conv3Backward(
-          batch * g.frames,
-          g.bins,
-          g.outBins,
-          C,
-          g.stride,
-          g.df,
-          g.padFreq,
-          x.data,
-          kernel.value,
-          y.grad,
-          dx(),
-          kernel.grad,
-        ),
-    };
-  }
-  if (depthwise && g.kt === 3 && g.kf === 1 && g.bins === 1) {
-    // Lines = examples along time (frequency already averaged away).
-    return {
-      alloc: () => undefined,
-      forward: (batch) =>
-        conv3Forward(batch, g.frames, g.outFrames, C, 1, g.dt, g.padTime, x.data, kernel.value, y.data),
-      backward: (batch) =>
-        conv3Backward(
-          batch,
-          g.frames,
-          g.outFrames,
-          C,
-          1,
-          g.dt,
-          g.padTime,
-          x.data,
-          kernel.value,
-          y.grad,
-          dx(),
-          kernel.grad,
-        ),
-    };
-  }
-  const taps = new Float64Array(K);
-  const wT = new Float64Array(K * (C + 3));
+  const conv = new ChannelConv(g, kernel.value);
+  let assignX = false;
   return {
-    alloc: () => undefined,
-    forward: (batch) => channelConvForward(g, batch, x.data, kernel.value, y.data, taps, wT),
-    backward: (batch) => channelConvBackward(g, batch, x.data, kernel.value, y.grad, dx(), kernel.grad),
+    assignable: [x],
+    assign: (values) => {
+      assignX = values.has(x);
+    },
+    alloc: (batch) => conv.alloc(batch),
+    forward: (batch) => conv.forward(batch, x.data, y.data),
+    backward: (batch) => conv.backward(batch, x.data, y.grad, isInput ? null : x.grad, assignX, kernel.grad),
   };
 }
 
@@ -729,6 +767,9 @@ export function compileTrainingGraph(
     return p;
   });
   const movingVariables = moving.map((m) => m.variable);
+  const maskDraws = layerCallOrder(model)
+    .map((layer) => c.maskDraws.get(layer))
+    .filter((draw) => draw !== undefined);
   // The first step of the backward pass to write a value's gradient is its last reader; when
   // that step can overwrite the gradient, the value needs no zeroing before the pass.
   const lastReader = new Map<Value, number>();
@@ -767,7 +808,7 @@ export function compileTrainingGraph(
     trainableVariables,
     movingVariables,
     readWeights,
-    lossAndGradients(features, labels, batch) {
+    lossAndGradients(features, labels, batch, options = {}) {
       if (!Number.isInteger(batch) || batch < 1) {
         throw new KwsError('INVALID_ARGUMENT', `batch must be a positive integer; got ${batch}`);
       }
@@ -786,8 +827,25 @@ export function compileTrainingGraph(
           );
         }
       }
+      const { classWeights, denominator } = options;
+      if (
+        classWeights !== undefined &&
+        (classWeights.length !== output.channels || !classWeights.every((w) => Number.isFinite(w) && w >= 0))
+      ) {
+        throw new KwsError(
+          'INVALID_ARGUMENT',
+          `classWeights must be ${output.channels} finite numbers >= 0; got ${classWeights.length}`,
+        );
+      }
+      if (denominator !== undefined && !(Number.isFinite(denominator) && denominator >= 0)) {
+        throw new KwsError(
+          'INVALID_ARGUMENT',
+          `denominator must be a finite number >= 0; got ${denominator}`,
+        );
+      }
       alloc(batch);
       input.data = features;
+      for (const draw of maskDraws) draw(batch);
       const timing = this.timeSteps;
       steps.forEach((s, k) => {
         const t0 = timing ? performance.now() : 0;
@@ -796,7 +854,16 @@ export function compileTrainingGraph(
       });
       for (const v of zeroed) v.grad.fill(0);
       for (const p of params) p.grad.fill(0);
-      const loss = softmaxCrossEntropyGrad(batch, output.channels, output.data, labels, output.grad);
+      const total = denominator ?? lossDenominator(labels, classWeights);
+      const loss = softmaxCrossEntropyGrad(
+        batch,
+        output.channels,
+        output.data,
+        labels,
+        output.grad,
+        classWeights,
+        total,
+      );
       for (let k = steps.length - 1; k >= 0; k--) {
         const t0 = timing ? performance.now() : 0;
         (steps[k] as Step).backward(batch);
@@ -809,9 +876,16 @@ export function compileTrainingGraph(
           const v = m.batchValue[i] as number;
           out[i] = m.keras ? old - (old - v) * (1 - m.momentum) : old * m.momentum + v * (1 - m.momentum);
         }
+        // The next call continues from the float32 values the variables would now hold.
+        m.value.set(out);
         return out;
       });
-      return { loss, gradients: params.map((p) => Float32Array.from(p.grad)), movingStats };
+      return {
+        loss,
+        logits: output.data.slice(0, batch * output.channels),
+        gradients: params.map((p) => Float32Array.from(p.grad)),
+        movingStats,
+      };
     },
   };
 }

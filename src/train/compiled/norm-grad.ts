@@ -19,6 +19,7 @@
  * @internal
  * @packageDocumentation
  */
+import { reluMask } from './elementwise-grad.js';
 
 /** Shape of a normalisation: `[rows, subBands · bandBins, channels]`. */
 export interface NormShape {
@@ -28,20 +29,21 @@ export interface NormShape {
   readonly channels: number;
 }
 
-/** Rows per chunk of {@link columnSums}: a chunk of a feature map stays in the L1 cache. */
+/** Rows per chunk of the column loops: a chunk of a feature map stays in the L1 cache. */
 const CHUNK = 32;
 
 /**
- * Per column k of `[rows, width]`: `a[k] = Σ_r d[r, k]`, `b[k] = Σ_r d[r, k]·x[r, k]` with
- * d = v, or with `relu` d = v·[y > 0] written back into `v`, in chunks of rows so that each column is summed in
- * locals (no read-modify-write of the sums per element). With `x = v` (and no mask) this is
- * Σv and Σv².
+ * Per column k of `[rows, width]`: `a[k] = Σ_r d[r, k]`, `b[k] = Σ_r d[r, k]·x[r, k]` with d = v,
+ * or with `relu` d = v·[y > 0] (`y` then the bits of the ReLU's output, see {@link reluMask}),
+ * written back into `v` (the second backward pass then reads d alone: cheaper than masking
+ * again). With `x = v` (and no mask) this is Σv and Σv². Per chunk of rows, four adjacent
+ * columns at a time keep their eight sums in locals.
  */
 function columnSums(
   rows: number,
   width: number,
   v: Float32Array,
-  y: Float32Array | null,
+  y: Int32Array | null,
   relu: boolean,
   x: Float32Array,
   a: Float64Array,
@@ -49,19 +51,84 @@ function columnSums(
 ): void {
   a.fill(0, 0, width);
   b.fill(0, 0, width);
+  const w4 = width - (width % 4);
   for (let r0 = 0; r0 < rows; r0 += CHUNK) {
-    const r1 = Math.min(rows, r0 + CHUNK);
-    for (let k = 0; k < width; k++) {
+    const end = Math.min(rows, r0 + CHUNK) * width;
+    for (let k = 0; k < w4; k += 4) {
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let b0 = 0;
+      let b1 = 0;
+      let b2 = 0;
+      let b3 = 0;
+      if (relu && y !== null) {
+        for (let i = r0 * width + k; i < end; i += width) {
+          const d0 = (v[i] as number) * (-(y[i] as number) >>> 31);
+          const d1 = (v[i + 1] as number) * (-(y[i + 1] as number) >>> 31);
+          const d2 = (v[i + 2] as number) * (-(y[i + 2] as number) >>> 31);
+          const d3 = (v[i + 3] as number) * (-(y[i + 3] as number) >>> 31);
+          v[i] = d0;
+          v[i + 1] = d1;
+          v[i + 2] = d2;
+          v[i + 3] = d3;
+          a0 += d0;
+          a1 += d1;
+          a2 += d2;
+          a3 += d3;
+          b0 += d0 * (x[i] as number);
+          b1 += d1 * (x[i + 1] as number);
+          b2 += d2 * (x[i + 2] as number);
+          b3 += d3 * (x[i + 3] as number);
+        }
+      } else if (v === x) {
+        // Σv and Σv²: one load per element (V8 cannot know that v and x are one array).
+        for (let i = r0 * width + k; i < end; i += width) {
+          const d0 = v[i] as number;
+          const d1 = v[i + 1] as number;
+          const d2 = v[i + 2] as number;
+          const d3 = v[i + 3] as number;
+          a0 += d0;
+          a1 += d1;
+          a2 += d2;
+          a3 += d3;
+          b0 += d0 * d0;
+          b1 += d1 * d1;
+          b2 += d2 * d2;
+          b3 += d3 * d3;
+        }
+      } else {
+        for (let i = r0 * width + k; i < end; i += width) {
+          const d0 = v[i] as number;
+          const d1 = v[i + 1] as number;
+          const d2 = v[i + 2] as number;
+          const d3 = v[i + 3] as number;
+          a0 += d0;
+          a1 += d1;
+          a2 += d2;
+          a3 += d3;
+          b0 += d0 * (x[i] as number);
+          b1 += d1 * (x[i + 1] as number);
+          b2 += d2 * (x[i + 2] as number);
+          b3 += d3 * (x[i + 3] as number);
+        }
+      }
+      a[k] = (a[k] as number) + a0;
+      a[k + 1] = (a[k + 1] as number) + a1;
+      a[k + 2] = (a[k + 2] as number) + a2;
+      a[k + 3] = (a[k + 3] as number) + a3;
+      b[k] = (b[k] as number) + b0;
+      b[k + 1] = (b[k + 1] as number) + b1;
+      b[k + 2] = (b[k + 2] as number) + b2;
+      b[k + 3] = (b[k + 3] as number) + b3;
+    }
+    for (let k = w4; k < width; k++) {
       let sa = 0;
       let sb = 0;
-      for (let r = r0; r < r1; r++) {
-        const i = r * width + k;
-        let d = v[i] as number;
-        if (relu && y !== null) {
-          // Mask once and store: the second backward pass then reads dz without y.
-          d *= Math.sign(y[i] as number);
-          v[i] = d;
-        }
+      for (let i = r0 * width + k; i < end; i += width) {
+        const d = relu && y !== null ? (v[i] as number) * (-(y[i] as number) >>> 31) : (v[i] as number);
+        v[i] = d;
         sa += d;
         sb += d * (x[i] as number);
       }
@@ -92,45 +159,106 @@ function expandBands(S: number, B: number, C: number, v: Float64Array, col: Floa
 }
 
 /**
- * Per column k of `[rows, width]`, coefficients in locals and rows innermost (in chunks that
- * stay in L1): `out = act(a[k]·v + b[k]·u + c[k])` (`u` null: no b term; `act` a ReLU when
- * `relu`), or with `accumulate` `out += a[k]·v + b[k]·u + k0[k]` where `c` holds b and `k0` the
- * constant. Loading three coefficients per element instead costs more than the arithmetic.
+ * `out[r, k] = act(a[k]·x[r, k] + c[k])` over `[rows, width]`, `act` a ReLU when `relu`: per
+ * chunk of rows, four columns at a time with their coefficients in locals.
  */
 function columnAffine(
   rows: number,
   width: number,
-  v: Float32Array,
+  x: Float32Array,
   a: Float64Array,
-  u: Float32Array | null,
   c: Float64Array,
   relu: boolean,
   out: Float32Array,
-  accumulate: boolean,
-  k0: Float64Array | null = null,
 ): void {
+  const w4 = width - (width % 4);
   for (let r0 = 0; r0 < rows; r0 += CHUNK) {
-    const r1 = Math.min(rows, r0 + CHUNK);
-    for (let k = 0; k < width; k++) {
-      const ak = a[k] as number;
-      const ck = c[k] as number;
-      if (accumulate && u !== null && k0 !== null) {
-        const zk = k0[k] as number;
-        for (let r = r0; r < r1; r++) {
-          const i = r * width + k;
-          out[i] = (out[i] as number) + ak * (v[i] as number) + ck * (u[i] as number) + zk;
-        }
-      } else if (relu) {
-        for (let r = r0; r < r1; r++) {
-          const i = r * width + k;
-          const t = ak * (v[i] as number) + ck;
-          out[i] = (t + Math.abs(t)) * 0.5;
+    const end = Math.min(rows, r0 + CHUNK) * width;
+    for (let k = 0; k < w4; k += 4) {
+      const a0 = a[k] as number;
+      const a1 = a[k + 1] as number;
+      const a2 = a[k + 2] as number;
+      const a3 = a[k + 3] as number;
+      const c0 = c[k] as number;
+      const c1 = c[k + 1] as number;
+      const c2 = c[k + 2] as number;
+      const c3 = c[k + 3] as number;
+      if (relu) {
+        for (let i = r0 * width + k; i < end; i += width) {
+          const v0 = a0 * (x[i] as number) + c0;
+          const v1 = a1 * (x[i + 1] as number) + c1;
+          const v2 = a2 * (x[i + 2] as number) + c2;
+          const v3 = a3 * (x[i + 3] as number) + c3;
+          out[i] = (v0 + Math.abs(v0)) * 0.5;
+          out[i + 1] = (v1 + Math.abs(v1)) * 0.5;
+          out[i + 2] = (v2 + Math.abs(v2)) * 0.5;
+          out[i + 3] = (v3 + Math.abs(v3)) * 0.5;
         }
       } else {
-        for (let r = r0; r < r1; r++) {
-          const i = r * width + k;
-          out[i] = ak * (v[i] as number) + ck;
+        for (let i = r0 * width + k; i < end; i += width) {
+          out[i] = a0 * (x[i] as number) + c0;
+          out[i + 1] = a1 * (x[i + 1] as number) + c1;
+          out[i + 2] = a2 * (x[i + 2] as number) + c2;
+          out[i + 3] = a3 * (x[i + 3] as number) + c3;
         }
+      }
+    }
+    for (let k = w4; k < width; k++) {
+      const ak = a[k] as number;
+      const ck = c[k] as number;
+      for (let i = r0 * width + k; i < end; i += width) {
+        const v = ak * (x[i] as number) + ck;
+        out[i] = relu ? (v + Math.abs(v)) * 0.5 : v;
+      }
+    }
+  }
+}
+
+/**
+ * `dx[r, k] (+)= a[k]·dz[r, k] + b[k]·x[r, k] + c[k]` over `[rows, width]`; `assign` overwrites
+ * `dx` instead of adding. Per chunk of rows, two columns at a time with their six coefficients
+ * in locals.
+ */
+function columnGrad(
+  rows: number,
+  width: number,
+  dz: Float32Array,
+  x: Float32Array,
+  a: Float64Array,
+  b: Float64Array,
+  c: Float64Array,
+  dx: Float32Array,
+  assign: boolean,
+): void {
+  const w2 = width - (width % 2);
+  for (let r0 = 0; r0 < rows; r0 += CHUNK) {
+    const end = Math.min(rows, r0 + CHUNK) * width;
+    for (let k = 0; k < w2; k += 2) {
+      const a0 = a[k] as number;
+      const a1 = a[k + 1] as number;
+      const b0 = b[k] as number;
+      const b1 = b[k + 1] as number;
+      const c0 = c[k] as number;
+      const c1 = c[k + 1] as number;
+      if (assign) {
+        for (let i = r0 * width + k; i < end; i += width) {
+          dx[i] = a0 * (dz[i] as number) + b0 * (x[i] as number) + c0;
+          dx[i + 1] = a1 * (dz[i + 1] as number) + b1 * (x[i + 1] as number) + c1;
+        }
+      } else {
+        for (let i = r0 * width + k; i < end; i += width) {
+          dx[i] = (dx[i] as number) + a0 * (dz[i] as number) + b0 * (x[i] as number) + c0;
+          dx[i + 1] = (dx[i + 1] as number) + a1 * (dz[i + 1] as number) + b1 * (x[i + 1] as number) + c1;
+        }
+      }
+    }
+    for (let k = w2; k < width; k++) {
+      const ak = a[k] as number;
+      const bk = b[k] as number;
+      const ck = c[k] as number;
+      for (let i = r0 * width + k; i < end; i += width) {
+        const v = ak * (dz[i] as number) + bk * (x[i] as number) + ck;
+        dx[i] = assign ? v : (dx[i] as number) + v;
       }
     }
   }
@@ -174,14 +302,15 @@ export function batchNormForward(
   }
   expandBands(S, B, C, scale, colA);
   expandBands(S, B, C, shift, colB);
-  columnAffine(rows, S * B * C, x, colA, null, colB, relu, y, false);
+  columnAffine(rows, S * B * C, x, colA, colB, relu, y);
 }
 
 /**
  * Backward pass: adds dγ and dβ (`[subBands, channels]`) into `dGamma`, `dBeta` and the input
- * gradient into `dx`, for gradient `dy` at the output `y` (masked by y > 0 when `relu`; the
- * masked gradient overwrites `dy`, which the caller no longer needs). `sums` is scratch of
- * `2 · subBands · channels`; `colA`, `colB`, `colC` of `bins · channels`.
+ * gradient into `dx` (or, with `assign`, overwrites `dx` with it: the step is the first of the
+ * backward pass to write it), for gradient `dy` at the output `y` (masked by y > 0 when `relu`;
+ * the masked gradient overwrites `dy`, which the caller no longer needs).
+ * `sums` is scratch of `2 · subBands · channels`; `colA`, `colB`, `colC` of `bins · channels`.
  */
 export function batchNormBackward(
   s: NormShape,
@@ -199,11 +328,12 @@ export function batchNormBackward(
   colA: Float64Array,
   colB: Float64Array,
   colC: Float64Array,
+  assign: boolean,
 ): void {
   const { rows, subBands: S, bandBins: B, channels: C } = s;
   const stats = S * C;
   const count = rows * B;
-  columnSums(rows, S * B * C, dy, y, relu, x, colA, colB);
+  columnSums(rows, S * B * C, dy, relu ? reluMask(y, rows * S * B * C) : null, relu, x, colA, colB);
   foldBands(S, B, C, colA, sums);
   foldBands(S, B, C, colB, sums.subarray(stats));
   for (let k = 0; k < stats; k++) {
@@ -219,9 +349,8 @@ export function batchNormBackward(
     sums[k] = k1;
     sums[stats + k] = (-a * db) / count - k1 * m;
   }
-  // dx += scale·dz + k1·x + k0, per column.
   expandBands(S, B, C, scale, colA);
   expandBands(S, B, C, sums, colB);
   expandBands(S, B, C, sums.subarray(stats), colC);
-  columnAffine(rows, S * B * C, dy, colA, x, colB, false, dx, true, colC);
+  columnGrad(rows, S * B * C, dy, x, colA, colB, colC, dx, assign);
 }

@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../../errors.js';
 import { createRng, type RngState } from '../../random.js';
+import { gradientTensors } from '../compiled/engine.js';
 import type { LayerRng } from '../layer-rng.js';
 import { lossDenominator } from '../loss.js';
 import type { ModelIo } from '../model-input.js';
@@ -42,6 +43,8 @@ export interface DataParallelOptions {
   io: ModelIo;
   classWeights: readonly number[] | undefined;
   microBatchSize: number;
+  /** The gradient engine every worker runs (see `train`'s `engine` option). Default `'tfjs'`. */
+  engine?: 'compiled' | 'tfjs';
 }
 
 /** Where the time of the last step went, in ms (wall time of the main thread). */
@@ -148,6 +151,7 @@ export class DataParallel {
       classes: o.io.classes,
       classWeights: o.classWeights === undefined ? undefined : [...o.classWeights],
       microBatchSize: o.microBatchSize,
+      engine: o.engine ?? 'tfjs',
     };
     const pool = await GradientWorkerPool.start(o.workers, init);
     return new DataParallel(pool, model, layers, o);
@@ -245,17 +249,7 @@ export class DataParallel {
         w.write(tf.tensor(stateParts[i] as Float32Array, w.read().shape));
       });
     });
-    const trainableWeights = model.trainableWeights;
-    const gradParts = splitValues(
-      sum,
-      trainableWeights.map((w) => w.read().shape),
-    );
-    const grads: tf.NamedTensorMap = {};
-    trainableWeights.forEach((w, i) => {
-      const v = w.read() as tf.Variable;
-      grads[v.name] = tf.tensor((gradParts[i] as Float32Array).slice(), v.shape);
-    });
-    return { loss, correct, grads };
+    return { loss, correct, grads: gradientTensors(model.trainableWeights, sum) };
   }
 
   /** Terminates the worker threads. */

@@ -18,21 +18,21 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../../errors.js';
 import { registerBatchNormGradient, registerKwsLayers } from '../../models/index.js';
 import { nodeBuiltin } from '../../node-builtins.js';
+import { compiledGradients } from '../compiled/engine.js';
+import { compileTrainingGraph } from '../compiled/graph.js';
 import { type LayerRng, layerRngs } from '../layer-rng.js';
-import type { ModelIo } from '../model-input.js';
 import { registerWasmTrainingKernels } from '../wasm-kernels.js';
 import type { FromWorker, InitMessage, StepMessage, ToWorker } from './protocol.js';
 import { concatValues, splitValues } from './shard.js';
-import { shardGradients } from './shard-gradients.js';
+import { type BatchGradients, type GradientOptions, tfjsGradients } from './shard-gradients.js';
 
 interface Replica {
-  init: InitMessage;
   model: tfl.LayersModel;
   trainable: tfl.LayerVariable[];
   state: tfl.LayerVariable[];
-  variables: tf.Variable[];
   layers: LayerRng[];
-  io: ModelIo;
+  /** The engine the main thread chose, bound to this replica. */
+  gradients: BatchGradients;
 }
 
 async function startBackend(name: InitMessage['backend']): Promise<void> {
@@ -84,15 +84,18 @@ async function createReplica(init: InitMessage): Promise<Replica> {
         'than the original (a layer whose weights are not described by its config?)',
     );
   }
-  return {
-    init,
-    model,
-    trainable,
-    state,
-    variables: trainable.map((w) => w.read() as tf.Variable),
-    layers,
+  const options: GradientOptions = {
+    frames: init.frames,
+    bins: init.bins,
     io: { channelAxis: init.channelAxis, classes: init.classes },
+    classWeights: init.classWeights,
+    microBatchSize: init.microBatchSize,
   };
+  const gradients =
+    init.engine === 'compiled'
+      ? compiledGradients(compileTrainingGraph(model, { frames: init.frames }), options)
+      : tfjsGradients(model, options);
+  return { model, trainable, state, layers, gradients };
 }
 
 function writeWeights(weights: readonly tfl.LayerVariable[], values: Float32Array): void {
@@ -114,15 +117,7 @@ function step(replica: Replica, msg: StepMessage): FromWorker {
   replica.layers.forEach((layer, i) => {
     layer.setState(msg.rng[i] as StepMessage['rng'][number]);
   });
-  const { init } = replica;
-  const result = shardGradients(replica.model, replica.variables, msg.features, msg.labels, {
-    frames: init.frames,
-    bins: init.bins,
-    io: replica.io,
-    classWeights: init.classWeights,
-    denominator: msg.denominator,
-    microBatchSize: init.microBatchSize,
-  });
+  const result = replica.gradients(msg.features, msg.labels, msg.denominator);
   const state = concatValues(replica.state.map((w) => w.read().dataSync() as Float32Array));
   return {
     type: 'step',

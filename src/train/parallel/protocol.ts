@@ -31,6 +31,8 @@ export interface InitMessage {
   classes: number;
   classWeights: number[] | undefined;
   microBatchSize: number;
+  /** The gradient engine the main thread chose (`train`'s `engine` option, resolved). */
+  engine: 'compiled' | 'tfjs';
 }
 
 /** One shard of one training step. */

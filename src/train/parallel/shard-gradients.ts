@@ -3,6 +3,10 @@
  * worker computes for each step. The numbers are those of the single-process loop's default path
  * (softmax cross-entropy, optionally class-weighted, over micro-batches of the shard).
  *
+ * {@link BatchGradients} is the one signature both training engines implement: tfjs' tape here
+ * ({@link tfjsGradients}), the compiled program in `../compiled/engine.ts`. The loop and the
+ * workers pick one when they start and call it for every step.
+ *
  * @internal
  * @packageDocumentation
  */
@@ -11,17 +15,21 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { softmaxCrossEntropy } from '../loss.js';
 import { inputTensor, type ModelIo } from '../model-input.js';
 
-/** How a shard's loss is formed. */
-export interface ShardLossOptions {
+/** How a batch's (or shard's) loss is formed and sliced, fixed for a run. */
+export interface GradientOptions {
   frames: number;
   bins: number;
   io: ModelIo;
   /** Per-class loss weights, or undefined for the plain mean. */
   classWeights: readonly number[] | undefined;
+  /** Largest slice run forward and backward at once. */
+  microBatchSize: number;
+}
+
+/** How a shard's loss is formed. */
+export interface ShardLossOptions extends GradientOptions {
   /** The whole batch's denominator, so that shard losses and gradients add up to the batch's. */
   denominator: number;
-  /** Largest slice run through the tape at once. */
-  microBatchSize: number;
 }
 
 /** What {@link shardGradients} returns. */
@@ -32,6 +40,22 @@ export interface ShardResult {
   correct: number;
   /** Gradient of `loss` for every variable, concatenated in `variables` order. */
   grads: Float32Array;
+}
+
+/**
+ * Loss, correct count and flat gradient of the examples `features` (`n · frames · bins` values)
+ * with `labels`, the loss divided by `denominator` (the whole batch's size or total class
+ * weight), computed in micro-batches. Each call uses the model's current weights and leaves the
+ * model as a tfjs training call would: moving statistics updated (per micro-batch, in order),
+ * seeded dropout generators advanced.
+ */
+export type BatchGradients = (features: Float32Array, labels: Int32Array, denominator: number) => ShardResult;
+
+/** The tfjs engine: {@link shardGradients} over the model's trainable variables. */
+export function tfjsGradients(model: tfl.LayersModel, o: GradientOptions): BatchGradients {
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  return (features, labels, denominator) =>
+    shardGradients(model, variables, features, labels, { ...o, denominator });
 }
 
 /**
