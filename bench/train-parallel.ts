@@ -16,8 +16,7 @@
  *
  * Prints the rows and writes bench/results/train-parallel.json.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { createSplit, type Split } from '../src/data/index.js';
@@ -26,6 +25,7 @@ import { createRng } from '../src/random.js';
 import { registerWasmTrainingKernels, train } from '../src/train/index.js';
 import { layerRngs } from '../src/train/layer-rng.js';
 import { DataParallel, type DataParallelTiming } from '../src/train/parallel/data-parallel.js';
+import { torchTrainStepMs } from './lib/torch-bc-resnet.js';
 
 const BATCH = 100;
 const STEPS = 4; // per measured run; the first is warm-up
@@ -139,29 +139,18 @@ async function stepBreakdown(split: Split): Promise<Record<string, number>> {
   };
 }
 
-/** PyTorch's step time on 2 threads, with train-step.ts's model definition (read from that file). */
+/** PyTorch's step time on 2 threads (bench/lib/torch-bc-resnet.ts), or null without torch. */
 function pytorch(): Row | null {
-  try {
-    const source = readFileSync(new URL('./train-step.ts', import.meta.url), 'utf8');
-    const script = /const PYTORCH = `([\s\S]*?)`;/.exec(source)?.[1];
-    if (script === undefined) return null;
-    const out = execFileSync('/usr/bin/python3', ['-c', script, String(BATCH)], {
-      encoding: 'utf8',
-      timeout: 600_000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    const [, ms] = out.trim().split(' ').map(Number) as [number, number];
-    return {
-      config: 'torch cpu, 2 threads',
-      engine: null,
-      workers: null,
-      round: 0,
-      examplesPerSecond: Math.round((BATCH * 1000) / ms),
-      msPerStep: Math.round(ms),
-    };
-  } catch {
-    return null;
-  }
+  const step = torchTrainStepMs([BATCH])[0];
+  if (step === undefined) return null;
+  return {
+    config: 'torch cpu, 2 threads',
+    engine: null,
+    workers: null,
+    round: 0,
+    examplesPerSecond: Math.round((BATCH * 1000) / step.ms),
+    msPerStep: Math.round(step.ms),
+  };
 }
 
 async function main(): Promise<void> {

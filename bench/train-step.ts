@@ -9,7 +9,6 @@
  *
  * Prints a table and writes bench/results/train-step.json.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,7 +19,7 @@ import { setSsnTrainingPath } from '../src/models/layers/sub-spectral-norm.js';
 import { setTapeConvPath, type TapeConvPath } from '../src/models/layers/tap-conv.js';
 import { registerWasmTrainingKernels } from '../src/train/index.js';
 import { median } from './lib/side-by-side.js';
-import { TORCH_BC_RESNET } from './lib/torch-bc-resnet.js';
+import { torchTrainStepMs } from './lib/torch-bc-resnet.js';
 
 interface Row {
   backend: string;
@@ -96,42 +95,14 @@ async function measure(path: TapeConvPath | 'auto+bn', batch: number, reps: numb
   return row;
 }
 
-// BC-ResNet-1 training steps (SGD) in PyTorch at 2 threads: prints "batch ms" per batch size.
-const PYTORCH = `${TORCH_BC_RESNET}
-torch.set_num_threads(2); torch.manual_seed(0)
-m = BcResNet(); opt = torch.optim.SGD(m.parameters(), 0.01); m.train()
-for b in map(int, sys.argv[1:]):
-    x = torch.randn(b, 1, 40, 101); y = torch.randint(0, 12, (b,))
-    ts = []
-    for r in range(6):
-        t0 = time.perf_counter(); opt.zero_grad(); F.cross_entropy(m(x), y).backward(); opt.step()
-        ts.append(time.perf_counter() - t0)
-    print(b, sorted(ts[1:])[2] * 1000)
-`;
-
 function pytorch(batches: number[]): Row[] {
-  try {
-    const out = execFileSync('/usr/bin/python3', ['-c', PYTORCH, ...batches.map(String)], {
-      encoding: 'utf8',
-      timeout: 300_000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return out
-      .trim()
-      .split('\n')
-      .map((line) => {
-        const [b, ms] = line.split(' ').map(Number) as [number, number];
-        return {
-          backend: 'torch cpu, 2 threads',
-          path: 'pytorch' as const,
-          batch: b,
-          msPerStep: Math.round(ms),
-          examplesPerSecond: Math.round((b * 1000) / ms),
-        };
-      });
-  } catch {
-    return [];
-  }
+  return torchTrainStepMs(batches).map(({ batch, ms }) => ({
+    backend: 'torch cpu, 2 threads',
+    path: 'pytorch' as const,
+    batch,
+    msPerStep: Math.round(ms),
+    examplesPerSecond: Math.round((batch * 1000) / ms),
+  }));
 }
 
 async function main(): Promise<void> {

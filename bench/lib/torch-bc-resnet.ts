@@ -4,8 +4,10 @@
  * with SubSpectralNorm over 5 sub-bands, frequency mean, dilated 3-tap temporal depthwise conv,
  * BatchNorm, SiLU, 1×1 conv, channel dropout, broadcast residual), 5×5 depthwise classifier
  * conv, frequency mean, 1×1 conv, time mean, 1×1 conv to the classes. Shared by the benches that
- * compare against PyTorch (bench/bc-resnet-inference.ts, bench/train-step.ts).
+ * compare against PyTorch (bench/bc-resnet-inference.ts, bench/train-step.ts,
+ * bench/train-parallel.ts).
  */
+import { execFileSync } from 'node:child_process';
 
 /**
  * Python source defining `BcResNet(width=1, classes=12)`, a `torch.nn.Module` taking
@@ -62,3 +64,41 @@ class BcResNet(nn.Module):
         x = self.pw(self.dw(x).mean(2, keepdim=True)).mean(3, keepdim=True)
         return self.fc(x).flatten(1)
 `;
+
+// BC-ResNet-1 training steps (SGD) at 2 threads: prints "batch ms" per batch size.
+const TRAIN_STEPS = `${TORCH_BC_RESNET}
+torch.set_num_threads(2); torch.manual_seed(0)
+m = BcResNet(); opt = torch.optim.SGD(m.parameters(), 0.01); m.train()
+for b in map(int, sys.argv[1:]):
+    x = torch.randn(b, 1, 40, 101); y = torch.randint(0, 12, (b,))
+    ts = []
+    for r in range(6):
+        t0 = time.perf_counter(); opt.zero_grad(); F.cross_entropy(m(x), y).backward(); opt.step()
+        ts.append(time.perf_counter() - t0)
+    print(b, sorted(ts[1:])[2] * 1000)
+`;
+
+/**
+ * Milliseconds of one PyTorch 1.13 training step of BC-ResNet-1 (12 classes, `[b, 1, 40, 101]`,
+ * SGD, 2 threads; the median of 5 after one warm-up step) per batch size, with Debian's
+ * `/usr/bin/python3`. Empty, with the reason on stderr, when torch is not installed or fails.
+ */
+export function torchTrainStepMs(batches: readonly number[]): { batch: number; ms: number }[] {
+  try {
+    const out = execFileSync('/usr/bin/python3', ['-c', TRAIN_STEPS, ...batches.map(String)], {
+      encoding: 'utf8',
+      timeout: 600_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return out
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [batch, ms] = line.split(' ').map(Number) as [number, number];
+        return { batch, ms };
+      });
+  } catch (e) {
+    console.error(`PyTorch training steps not measured: ${(e as Error).message.split('\n')[0]}`);
+    return [];
+  }
+}

@@ -709,6 +709,10 @@ function trainGscSection(results: BenchResults): string[] {
       }),
       [2, 3, 4, 5, 6, 7, 8],
     ),
+    ...files.flatMap((f) => {
+      const notes = get(results[f], 'notes');
+      return typeof notes === 'string' ? ['', `\`${f}\`: ${notes}`] : [];
+    }),
   ];
 }
 
