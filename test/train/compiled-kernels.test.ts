@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/random.js';
 import { ChannelConv } from '../../src/train/compiled/channel-conv.js';
+import { channelMaskBackward, channelMaskForward } from '../../src/train/compiled/channel-mask-grad.js';
 import type { ChannelConvGeometry } from '../../src/train/compiled/conv-grad.js';
 import {
   accumulateWeightGrad,
@@ -497,7 +498,8 @@ describe('elementwise kernels', () => {
   ])(
     'add (b %s, broadcast %s, ReLU %s, assign %s) and its gradient equal the definition',
     (withB, withE, relu, assign) => {
-      const [rows, bins, C] = [6, 5, 3];
+      // Six channels: a block of four (the ReLU loops) and a tail of two.
+      const [rows, bins, C] = [6, 5, 6];
       const n = rows * bins * C;
       const a = floats(n);
       const b = withB ? floats(n) : null;
@@ -579,6 +581,24 @@ describe('elementwise kernels', () => {
     const dx = new Float32Array(n).fill(Number.NaN);
     swishBackward(n, x, sig, dy, dx, true);
     const ref = s.map((v, i) => (dy[i] as number) * (v + (x[i] as number) * v * (1 - v)));
+    expect(relError(dx, ref)).toBeLessThan(1e-6);
+  });
+
+  it.each([true, false])('channel mask and its gradient (assign %s) equal the definition', (assign) => {
+    // Six channels: a block of four and a tail of two.
+    const [batch, positions, C] = [3, 7, 6];
+    const n = batch * positions * C;
+    const x = floats(n);
+    const mask = Float32Array.from({ length: batch * C }, (_, k) => (k % 3 === 0 ? 0 : 1.25));
+    const at = (i: number): number => mask[Math.floor(i / (positions * C)) * C + (i % C)] as number;
+    const y = new Float32Array(n);
+    channelMaskForward(batch, positions, C, x, mask, y);
+    expect(Array.from(y)).toEqual(Array.from(x, (v, i) => Math.fround(v * at(i))));
+    const dy = floats(n);
+    const base = floats(n);
+    const dx = assign ? new Float32Array(n).fill(Number.NaN) : Float32Array.from(base);
+    channelMaskBackward(batch, positions, C, mask, dy, dx, assign);
+    const ref = Float64Array.from(dy, (d, i) => (assign ? 0 : (base[i] as number)) + d * at(i));
     expect(relError(dx, ref)).toBeLessThan(1e-6);
   });
 });

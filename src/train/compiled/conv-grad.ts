@@ -480,7 +480,36 @@ export function freqConv3Backward(
       const bottom = r0 + 5 < outRows;
       let p = xOff + stride * r0 * C + c;
       let o = dyOff + r0 * C + c;
-      if (stride === 1) {
+      if (stride === 1 && add && dx !== null) {
+        // BC-ResNet's repeated blocks (the block input's gradient already holds the sum's
+        // term): the loop-invariant tests of the general loop hoisted out.
+        for (let t = 0; t < frames; t++) {
+          const dm = top ? (dy[o - C] as number) : 0;
+          const d0 = dy[o] as number;
+          const d1 = dy[o + C] as number;
+          const d2 = dy[o + 2 * C] as number;
+          const d3 = dy[o + 3 * C] as number;
+          const d4 = dy[o + 4 * C] as number;
+          const d5 = bottom ? (dy[o + 5 * C] as number) : 0;
+          dx[p] = (dx[p] as number) + w0 * d1 + w1 * d0 + w2 * dm;
+          dx[p + C] = (dx[p + C] as number) + w0 * d2 + w1 * d1 + w2 * d0;
+          dx[p + 2 * C] = (dx[p + 2 * C] as number) + w0 * d3 + w1 * d2 + w2 * d1;
+          dx[p + 3 * C] = (dx[p + 3 * C] as number) + w0 * d4 + w1 * d3 + w2 * d2;
+          dx[p + 4 * C] = (dx[p + 4 * C] as number) + w0 * d5 + w1 * d4 + w2 * d3;
+          const xm = top ? (x[p - C] as number) : 0;
+          const x0 = x[p] as number;
+          const x1 = x[p + C] as number;
+          const x2 = x[p + 2 * C] as number;
+          const x3 = x[p + 3 * C] as number;
+          const x4 = x[p + 4 * C] as number;
+          const x5 = bottom ? (x[p + 5 * C] as number) : 0;
+          g0 += d0 * xm + d1 * x0 + d2 * x1 + d3 * x2 + d4 * x3;
+          g1 += d0 * x0 + d1 * x1 + d2 * x2 + d3 * x3 + d4 * x4;
+          g2 += d0 * x1 + d1 * x2 + d2 * x3 + d3 * x4 + d4 * x5;
+          p += inFrame;
+          o += outFrame;
+        }
+      } else if (stride === 1) {
         for (let t = 0; t < frames; t++) {
           const dm = top ? (dy[o - C] as number) : 0;
           const d0 = dy[o] as number;

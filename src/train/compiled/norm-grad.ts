@@ -216,8 +216,8 @@ function columnAffine(
 
 /**
  * `dx[r, k] (+)= a[k]·dz[r, k] + b[k]·x[r, k] + c[k]` over `[rows, width]`; `assign` overwrites
- * `dx` instead of adding. Per chunk of rows, two columns at a time with their six coefficients
- * in locals.
+ * `dx` instead of adding. Per chunk of rows, four columns at a time with their twelve
+ * coefficients in locals when assigning (about 0.95× the time of two), else two.
  */
 function columnGrad(
   rows: number,
@@ -231,9 +231,30 @@ function columnGrad(
   assign: boolean,
 ): void {
   const w2 = width - (width % 2);
+  const w4 = assign ? width - (width % 4) : 0;
   for (let r0 = 0; r0 < rows; r0 += CHUNK) {
     const end = Math.min(rows, r0 + CHUNK) * width;
-    for (let k = 0; k < w2; k += 2) {
+    for (let k = 0; k < w4; k += 4) {
+      const a0 = a[k] as number;
+      const a1 = a[k + 1] as number;
+      const a2 = a[k + 2] as number;
+      const a3 = a[k + 3] as number;
+      const b0 = b[k] as number;
+      const b1 = b[k + 1] as number;
+      const b2 = b[k + 2] as number;
+      const b3 = b[k + 3] as number;
+      const c0 = c[k] as number;
+      const c1 = c[k + 1] as number;
+      const c2 = c[k + 2] as number;
+      const c3 = c[k + 3] as number;
+      for (let i = r0 * width + k; i < end; i += width) {
+        dx[i] = a0 * (dz[i] as number) + b0 * (x[i] as number) + c0;
+        dx[i + 1] = a1 * (dz[i + 1] as number) + b1 * (x[i + 1] as number) + c1;
+        dx[i + 2] = a2 * (dz[i + 2] as number) + b2 * (x[i + 2] as number) + c2;
+        dx[i + 3] = a3 * (dz[i + 3] as number) + b3 * (x[i + 3] as number) + c3;
+      }
+    }
+    for (let k = w4; k < w2; k += 2) {
       const a0 = a[k] as number;
       const a1 = a[k + 1] as number;
       const b0 = b[k] as number;
