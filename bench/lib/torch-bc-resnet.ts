@@ -72,15 +72,15 @@ m = BcResNet(); opt = torch.optim.SGD(m.parameters(), 0.01); m.train()
 for b in map(int, sys.argv[1:]):
     x = torch.randn(b, 1, 40, 101); y = torch.randint(0, 12, (b,))
     ts = []
-    for r in range(6):
+    for r in range(16):
         t0 = time.perf_counter(); opt.zero_grad(); F.cross_entropy(m(x), y).backward(); opt.step()
         ts.append(time.perf_counter() - t0)
-    print(b, sorted(ts[1:])[2] * 1000)
+    print(b, sorted(ts[1:])[7] * 1000)
 `;
 
 /**
  * Milliseconds of one PyTorch 1.13 training step of BC-ResNet-1 (12 classes, `[b, 1, 40, 101]`,
- * SGD, 2 threads; the median of 5 after one warm-up step) per batch size, with Debian's
+ * SGD, 2 threads; the median of 15 after one warm-up step) per batch size, with Debian's
  * `/usr/bin/python3`. Empty, with the reason on stderr, when torch is not installed or fails.
  */
 export function torchTrainStepMs(batches: readonly number[]): { batch: number; ms: number }[] {
