@@ -189,10 +189,7 @@ export class DataParallel {
           denominator,
           rng: k === 0 ? this.layers.map((l) => l.getState()) : (this.states[k] as RngState[]),
         };
-        return this.pool.request(k, message, [
-          message.features.buffer,
-          message.labels.buffer,
-        ] as ArrayBuffer[]);
+        return this.pool.request(k, message);
       }),
     );
     const t2 = performance.now();

@@ -154,10 +154,8 @@ async function main(): Promise<void> {
           return;
         }
         if (replica === null) throw new KwsError('INVALID_ARGUMENT', 'gradient worker: step before init');
-        const reply = step(replica, msg);
-        if (reply.type === 'step') {
-          port.postMessage(reply, [reply.grads.buffer, reply.state.buffer] as ArrayBuffer[]);
-        }
+        // Copied, not transferred: see GradientWorkerPool.request.
+        port.postMessage(step(replica, msg));
       } catch (e) {
         port.postMessage(errorReply(e));
       }

@@ -92,19 +92,25 @@ export class GradientWorkerPool {
     return this.slots.length;
   }
 
-  /** Sends `message` to worker `index` and resolves with its reply (rejects on its error). */
+  /**
+   * Sends `message` to worker `index` and resolves with its reply (rejects on its error).
+   *
+   * Messages are always copied, never sent with a transfer list. Transferring detaches the
+   * sender's ArrayBuffer, and the first detach in a thread makes V8 drop an optimisation for the
+   * rest of that thread's life: from then on every optimised typed-array loop re-checks whether
+   * its buffer was detached. Measured on the compiled training step (BC-ResNet-1, 50 examples,
+   * two workers): 310-320 ms per step in a worker that never detached a buffer, 355-375 ms in one
+   * that had, and the same 15 % on the main thread's own typed-array work. Copying a step's
+   * messages (about 0.9 MB) costs well under a millisecond.
+   */
   request(index: number, message: InitMessage): Promise<FromWorker>;
-  request(index: number, message: StepMessage, transfer: ArrayBuffer[]): Promise<StepReply>;
-  request(
-    index: number,
-    message: InitMessage | StepMessage,
-    transfer: ArrayBuffer[] = [],
-  ): Promise<FromWorker> {
+  request(index: number, message: StepMessage): Promise<StepReply>;
+  request(index: number, message: InitMessage | StepMessage): Promise<FromWorker> {
     const slot = this.slots[index] as Slot;
     if (slot.failure !== null) return Promise.reject(slot.failure);
     return new Promise<FromWorker>((resolve, reject) => {
       slot.pending.push({ resolve, reject });
-      slot.worker.postMessage(message, transfer);
+      slot.worker.postMessage(message);
     });
   }
 
