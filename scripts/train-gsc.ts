@@ -4,13 +4,16 @@
  *
  *   npx tsx scripts/train-gsc.ts [dataDir] [--backend wasm|cpu] [--model bc-resnet|crnn]
  *     [--width 1] [--causal] [--epochs 5] [--batch-size 100] [--micro-batch 50] [--optimizer sgd|adam|adamw] [--lr 0.1]
- *     [--weight-decay 1e-3] [--warmup 5] [--limit N] [--val-limit N] [--no-augment]
+ *     [--weight-decay 1e-3] [--warmup 5] [--limit N] [--val-limit N] [--no-augment] [--spec-augment]
  *     [--profile K] [--checkpoint-dir DIR] [--resume] [--cache-dir DIR] [--out results.json]
  *     [--seed 0] [--workers 1] [--logger auto|json|silent]
  *
  * dataDir defaults to /tmp/gsc-dev-wav-datahelper when it exists. The defaults are the gsc-dev
  * BC-ResNet recipe (SGD, momentum 0.9, lr 0.1 with 5 warm-up epochs then cosine, weight decay
  * 1e-3, batch 100, ±100 ms shift, noise p = 0.8 at gain U(0, 0.1)) except for the epoch count.
+ *
+ * `--spec-augment` adds SpecAugment (two frequency masks up to 8 bins and two time masks up to
+ * 10 frames, filled with the clip's mean since these log-mel features are not normalised).
  *
  * `--profile K` first times K training steps split into data preparation, forward, backward and
  * optimizer update, and reports the kernels that take the most time.
@@ -31,7 +34,12 @@ import { createOptimizer, type OptimizerName } from '../src/train/optimizer.js';
 import { train } from '../src/train/train.js';
 import { dataFolder, parseArgs, selectBackend, subset } from './script-args.js';
 
-const { positional, flags } = parseArgs(process.argv.slice(2), ['no-augment', 'resume', 'causal']);
+const { positional, flags } = parseArgs(process.argv.slice(2), [
+  'no-augment',
+  'resume',
+  'causal',
+  'spec-augment',
+]);
 const num = (key: string, fallback: number): number => (flags.has(key) ? Number(flags.get(key)) : fallback);
 const dataDir = dataFolder(positional, 'train-gsc.ts');
 const backend = flags.get('backend') ?? 'wasm';
@@ -70,7 +78,12 @@ const model = buildModel(modelSpec);
 const params = (({ params: all, trainableParams, macs }) => ({ all, trainable: trainableParams, macs }))(
   profile(model).total,
 );
-const augment = flags.has('no-augment') ? undefined : speechCommandsAugment(data.backgroundNoise);
+const augment = flags.has('no-augment')
+  ? undefined
+  : {
+      ...speechCommandsAugment(data.backgroundNoise),
+      ...(flags.has('spec-augment') ? { specAugment: { maskValue: 'mean' as const } } : {}),
+    };
 
 /** Times `steps` training steps, phase by phase, on a model copy of the same architecture. */
 async function profileSteps(steps: number): Promise<Record<string, unknown>> {
@@ -210,6 +223,9 @@ const summary = {
     workers: num('workers', 1),
     causal: flags.has('causal'),
     augment: augment !== undefined,
+    specAugment: flags.has('spec-augment'),
+    ...(flags.has('lr') ? { learningRate: num('lr', 0) } : {}),
+    ...(flags.has('weight-decay') ? { weightDecay: num('weight-decay', 0) } : {}),
   },
   bestEpoch: result.bestEpoch,
   bestValidationAccuracy: result.bestValidationAccuracy,
