@@ -3,7 +3,7 @@
  * prints (and optionally writes) the results as JSON. Not part of the test suite.
  *
  *   npx tsx scripts/train-gsc.ts [dataDir] [--backend wasm|cpu] [--model bc-resnet|crnn]
- *     [--width 1] [--causal] [--epochs 5] [--batch-size 100] [--micro-batch 50] [--optimizer sgd|adam|adamw] [--lr 0.1]
+ *     [--width 1] [--causal] [--dropout R] [--epochs 5] [--batch-size 100] [--micro-batch 50] [--optimizer sgd|adam|adamw] [--lr 0.1]
  *     [--weight-decay 1e-3] [--warmup 5] [--limit N] [--val-limit N] [--no-augment] [--spec-augment]
  *     [--profile K] [--checkpoint-dir DIR] [--resume] [--cache-dir DIR] [--out results.json]
  *     [--seed 0] [--workers 1] [--logger auto|json|silent]
@@ -72,6 +72,7 @@ const modelSpec = {
   numClasses: data.labels.length,
   inputShape,
   seed,
+  ...(flags.has('dropout') ? { dropout: num('dropout', 0) } : {}),
   ...(family === 'bc-resnet' ? { width: num('width', 1), causal: flags.has('causal') } : {}),
 } as const;
 const model = buildModel(modelSpec);
@@ -224,6 +225,7 @@ const summary = {
     causal: flags.has('causal'),
     augment: augment !== undefined,
     specAugment: flags.has('spec-augment'),
+    ...(flags.has('dropout') ? { dropout: num('dropout', 0) } : {}),
     ...(flags.has('lr') ? { learningRate: num('lr', 0) } : {}),
     ...(flags.has('weight-decay') ? { weightDecay: num('weight-decay', 0) } : {}),
   },

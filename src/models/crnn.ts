@@ -13,6 +13,7 @@ import { createRng } from '../random.js';
 import { checkBoolean, checkInt, checkNumber, checkOptions } from '../validate.js';
 import { AttentionPooling } from './layers/attention-pooling.js';
 import { registerKwsLayers } from './layers/register.js';
+import { SeededDropout } from './layers/seeded-dropout.js';
 
 /** Options of {@link crnn}. Every field is optional; defaults reproduce the gsc-dev CRNN reference. */
 export interface CrnnOptions {
@@ -158,8 +159,9 @@ export function resolveCrnnConfig(options?: CrnnOptions): CrnnConfig {
  * same weights. The GRU recurrent kernels are Glorot-uniform too: tfjs-layers' default
  * orthogonal initialiser fails without the `@tensorflow/tfjs` umbrella package.
  *
- * Training note: the training-time dropout mask is drawn unseeded, because tfjs-layers'
- * `Dropout` with a fixed seed would draw the same mask at every step.
+ * The dropout between GRU layers is kws-kit's {@link SeededDropout} (element-wise, masks from a
+ * seeded generator that advances every step), so a seeded training run is reproducible; models
+ * saved before it existed use tfjs-layers' `Dropout` and still load.
  *
  * @param options - see {@link CrnnOptions}
  * @returns an uncompiled `tfl.LayersModel` named `crnn`
@@ -171,6 +173,7 @@ export function crnn(options?: CrnnOptions): tfl.LayersModel {
   const rng = createRng(c.seed);
   const nextSeed = () => rng.int(2 ** 31 - 2);
   const glorot = () => tfl.initializers.glorotUniform({ seed: nextSeed() });
+  const dropoutSeeds = createRng((c.seed ^ 0x2545f491) >>> 0);
   const [frames, mels] = c.inputShape;
 
   const input = tfl.input({ shape: [frames, mels], name: 'crnn_input' });
@@ -213,7 +216,12 @@ export function crnn(options?: CrnnOptions): tfl.LayersModel {
       x = tfl.layers.gru({ ...gruArgs, name: `crnn_gru_${i}` }).apply(x);
     }
     if (c.dropout > 0 && i < c.gruLayers) {
-      x = tfl.layers.dropout({ rate: c.dropout, name: `crnn_dropout_${i}` }).apply(x);
+      // Seeded from a generator of its own, so that adding dropout leaves every other
+      // layer's initial weights as they are for the same seed.
+      const seed = dropoutSeeds.int(2 ** 31 - 2);
+      x = new SeededDropout({ rate: c.dropout, seed, name: `crnn_dropout_${i}` }).apply(
+        x,
+      ) as tfl.SymbolicTensor;
     }
   }
 

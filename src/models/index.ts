@@ -79,6 +79,7 @@ export { ChannelDropout, type ChannelDropoutArgs } from './layers/channel-dropou
 export { FrequencyMean, type FrequencyMeanArgs } from './layers/frequency-mean.js';
 export type { BaseLayerArgs, LayerMacs } from './layers/layer-shape.js';
 export { KWS_LAYER_CLASSES, registerKwsLayers } from './layers/register.js';
+export { SeededDropout, type SeededDropoutArgs } from './layers/seeded-dropout.js';
 export { SpectralConv, type SpectralConvArgs } from './layers/spectral-conv.js';
 export { SubSpectralNorm, type SubSpectralNormArgs } from './layers/sub-spectral-norm.js';
 export { TemporalConv, type TemporalConvArgs } from './layers/temporal-conv.js';

@@ -14,6 +14,7 @@
 export const INFERENCE_IDENTITY_LAYERS: ReadonlySet<string> = /* @__PURE__ */ new Set([
   'Dropout',
   'ChannelDropout',
+  'SeededDropout',
   'SpatialDropout1D',
   'SpatialDropout2D',
   'GaussianNoise',

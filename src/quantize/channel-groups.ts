@@ -133,6 +133,7 @@ const PASS_CLASSES = new Set([
   'TemporalConv',
   'FrequencyMean',
   'ChannelDropout',
+  'SeededDropout',
   'Dropout',
   'SpatialDropout1D',
   'GaussianNoise',

@@ -4,7 +4,7 @@
  * seed and save and restore their positions in checkpoints.
  *
  * A layer takes part when it exposes `getRngState()` / `setRngState(state)` (as `ChannelDropout`
- * does). Layers drawing from tfjs's own
+ * and `SeededDropout` do). Layers drawing from tfjs's own
  * random ops (tfjs-layers `Dropout`, `GaussianNoise`) cannot be seeded per step from outside;
  * a model using them trains, but not reproducibly.
  *

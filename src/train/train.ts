@@ -5,7 +5,7 @@
  *
  * Reproducibility: every random choice comes from `options.seed` — the shuffle of each epoch,
  * the augmentation stream, and the generators of the model's seeded layers (kws-kit's
- * `ChannelDropout`), which are reseeded at the start of a run. On the cpu backend two runs with
+ * `ChannelDropout` and `SeededDropout`), which are reseeded at the start of a run. On the cpu backend two runs with
  * the same model seed and training seed give bit-identical losses and weights, and a run
  * stopped after epoch k and resumed from its checkpoint ends exactly where an uninterrupted run
  * ends. The compiled engine (`engine`, used by default for BC-ResNet-style models) is plain

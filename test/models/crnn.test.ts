@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createSplit } from '../../src/data/index.js';
 import { KwsError } from '../../src/errors.js';
 import {
   attentionWeights,
@@ -14,6 +15,7 @@ import {
 import { AttentionPooling, attentionPool } from '../../src/models/layers/attention-pooling.js';
 import { registerKwsLayers } from '../../src/models/layers/register.js';
 import { createRng } from '../../src/random.js';
+import { train } from '../../src/train/index.js';
 
 const SMALL: CrnnOptions = {
   numClasses: 3,
@@ -469,6 +471,42 @@ describe('crnn: training', () => {
     optimizer.dispose();
     tf.dispose([x, labels]);
     model.dispose();
+  });
+
+  it('train() with dropout between GRU layers is reproducible from its seed (SeededDropout)', async () => {
+    const n = 24;
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const features = randomArray(n * 60, 31);
+    // Class c lights mel bin c in every frame.
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < 10; k++) {
+        const at = i * 60 + k * 6 + (labels[i] as number);
+        features[at] = (features[at] as number) + 2;
+      }
+    }
+    const split = createSplit({ features, frames: 10, bins: 6, labels, labelNames: ['a', 'b', 'c'] });
+    const run = async (seed: number): Promise<Float32Array[]> => {
+      const model = crnn({ ...SMALL, gruLayers: 2, dropout: 0.5, seed: 2 });
+      expect(model.getLayer('crnn_dropout_1').getClassName()).toBe('SeededDropout');
+      await train(model, {
+        train: split,
+        epochs: 2,
+        batchSize: 8,
+        optimizer: 'adam',
+        seed,
+        logger: 'silent',
+      });
+      const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+      model.dispose();
+      return weights;
+    };
+    const before = tf.memory().numTensors;
+    const [a, b, c] = [await run(4), await run(4), await run(5)];
+    expect(tf.memory().numTensors).toBe(before);
+    a.forEach((w, i) => {
+      expect(Array.from(b[i] as Float32Array)).toEqual(Array.from(w));
+    });
+    expect(a.some((w, i) => maxAbsDiff(w, c[i] as Float32Array) > 0)).toBe(true);
   });
 
   it('model.fit lowers the loss on a tiny separable task (the spare attention output does not get in the way)', async () => {

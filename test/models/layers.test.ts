@@ -8,6 +8,7 @@ import { registerBatchNormGradient } from '../../src/models/layers/batch-norm-gr
 import { ChannelDropout } from '../../src/models/layers/channel-dropout.js';
 import { FrequencyMean } from '../../src/models/layers/frequency-mean.js';
 import { KWS_LAYER_CLASSES, registerKwsLayers } from '../../src/models/layers/register.js';
+import { SeededDropout } from '../../src/models/layers/seeded-dropout.js';
 import { SpectralConv } from '../../src/models/layers/spectral-conv.js';
 import { SubSpectralNorm } from '../../src/models/layers/sub-spectral-norm.js';
 import {
@@ -640,6 +641,39 @@ describe('FrequencyMean and ChannelDropout', () => {
     expect(draw()).toEqual(b);
     expect(a).not.toEqual(b);
     expect(() => new ChannelDropout({ rate: -0.1 })).toThrow(KwsError);
+  });
+
+  it('SeededDropout drops single elements at the rate, seeded, fresh per step, replayable; identity at inference', () => {
+    const rate = 0.3;
+    const n = 20_000;
+    const draw = (layer: SeededDropout, x: tf.Tensor): Float32Array =>
+      tf.tidy(() => (layer.apply(x, { training: true }) as tf.Tensor).dataSync() as Float32Array);
+    const x = tf.tensor3d(randn(n, 4), [50, 20, 20]);
+    const xs = x.dataSync();
+    const layer = new SeededDropout({ rate, seed: 11 });
+    const first = draw(layer, x);
+    let dropped = 0;
+    for (let i = 0; i < n; i++) {
+      const v = first[i] as number;
+      if (v === 0 && xs[i] !== 0) dropped++;
+      else expect(v).toBe(Math.fround((xs[i] as number) * Math.fround(1 / (1 - rate))));
+    }
+    // Binomial(20000, 0.3): mean 6000, sd ≈ 65; 5 sd either side.
+    expect(Math.abs(dropped - rate * n)).toBeLessThan(5 * Math.sqrt(n * rate * (1 - rate)));
+    const state = layer.getRngState();
+    const second = draw(layer, x);
+    expect(Array.from(second)).not.toEqual(Array.from(first));
+    layer.setRngState(state);
+    expect(Array.from(draw(layer, x))).toEqual(Array.from(second));
+    expect(Array.from(draw(new SeededDropout({ rate, seed: 11 }), x))).toEqual(Array.from(first));
+    tf.tidy(() => {
+      const y = layer.apply(x) as tf.Tensor;
+      expect(maxAbsDiff(y.dataSync(), xs)).toBe(0);
+      expect(layer.computeOutputShape([null, 20, 20])).toEqual([null, 20, 20]);
+    });
+    x.dispose();
+    expect(layer.countMacs()).toEqual({ macs: 0, normMacs: 0 });
+    for (const bad of [1, -0.1, Number.NaN]) expect(() => new SeededDropout({ rate: bad })).toThrow(KwsError);
   });
 });
 

@@ -12,9 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { KwsError } from '../../errors.js';
 import { createRng, type Rng, type RngState } from '../../random.js';
-import { checkNumber } from '../../validate.js';
 import {
   type BaseLayerArgs,
   checkRank4,
@@ -23,6 +21,7 @@ import {
   oneShape,
   oneTensor,
 } from './layer-shape.js';
+import { drawDropoutMask, dropoutArgs } from './seeded-dropout.js';
 
 /** Configuration of {@link ChannelDropout}. */
 export interface ChannelDropoutArgs extends BaseLayerArgs {
@@ -42,12 +41,10 @@ export class ChannelDropout extends tfl.layers.Layer {
 
   constructor(args: ChannelDropoutArgs = {}) {
     super(args);
-    this.rate = checkNumber('ChannelDropout rate', args.rate ?? 0.1, 0, 1);
-    if (this.rate === 1) {
-      throw new KwsError('INVALID_ARGUMENT', 'ChannelDropout rate must be < 1 (1 would drop every channel)');
-    }
-    this.seed = checkNumber('ChannelDropout seed', args.seed ?? 0);
-    this.rng = createRng(this.seed);
+    const { rate, seed } = dropoutArgs('ChannelDropout', args);
+    this.rate = rate;
+    this.seed = seed;
+    this.rng = createRng(seed);
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
@@ -72,10 +69,7 @@ export class ChannelDropout extends tfl.layers.Layer {
    * compiled trainer draws through here too, so both consume the generator identically.
    */
   drawMask(batch: number, channels: number): Float32Array {
-    const keep = 1 - this.rate;
-    const mask = new Float32Array(batch * channels);
-    for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() < keep ? 1 / keep : 0;
-    return mask;
+    return drawDropoutMask(this.rng, batch * channels, this.rate);
   }
 
   /**

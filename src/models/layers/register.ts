@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AttentionPooling } from './attention-pooling.js';
 import { ChannelDropout } from './channel-dropout.js';
 import { FrequencyMean } from './frequency-mean.js';
+import { SeededDropout } from './seeded-dropout.js';
 import { SpectralConv } from './spectral-conv.js';
 import { SubSpectralNorm } from './sub-spectral-norm.js';
 import { TemporalConv } from './temporal-conv.js';
@@ -24,6 +25,7 @@ export const KWS_LAYER_CLASSES = {
   SpectralConv,
   FrequencyMean,
   ChannelDropout,
+  SeededDropout,
   AttentionPooling,
 } as const;
 
