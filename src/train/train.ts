@@ -56,6 +56,7 @@ import {
 import { DataParallel } from './parallel/data-parallel.js';
 import { createProgressReporter, type LoggerMode, type ProgressReporter } from './progress.js';
 import { learningRateSchedule, type ScheduleKind } from './schedule.js';
+import { registerUnpackGradient } from './unpack-gradient.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 /** Statistics of one completed epoch. */
@@ -677,6 +678,9 @@ export async function train<E = unknown>(
     frames: data.frames,
     batchHooks: BATCH_HOOKS.filter((key) => r.hooks[key] !== undefined),
   });
+  // tfjs' own gradient fails on a one-step sequence (a GRU after a convolution that leaves a
+  // single frame); the replacement is the same function for every other length.
+  registerUnpackGradient();
   if (tf.getBackend() === 'wasm') {
     registerWasmTrainingKernels();
     // The stock FusedBatchNorm gradient tiles the scale to full size: ~30% of a wasm step.

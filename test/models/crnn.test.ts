@@ -509,6 +509,28 @@ describe('crnn: training', () => {
     expect(a.some((w, i) => maxAbsDiff(w, c[i] as Float32Array) > 0)).toBe(true);
   });
 
+  it('train() works when the convolution leaves one time step (default crnn, 24 frames), without leaks', async () => {
+    const model = crnn({ inputShape: [24, 40], numClasses: 3, seed: 3 });
+    expect(resolveCrnnConfig({ inputShape: [24, 40] }).convFrames).toBe(1);
+    const n = 6;
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const split = createSplit({
+      features: randomArray(n * 960, 8),
+      frames: 24,
+      bins: 40,
+      labels,
+      labelNames: ['a', 'b', 'c'],
+    });
+    const before = tf.memory().numTensors;
+    const first = model.getWeights().map((w) => w.dataSync().slice());
+    const result = await train(model, { train: split, epochs: 1, batchSize: 3, logger: 'silent' });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Number.isFinite(result.history[0]?.loss)).toBe(true);
+    const gru = model.weights.findIndex((w) => w.name.startsWith('crnn_gru_1'));
+    expect(maxAbsDiff(first[gru] as Float32Array, model.getWeights()[gru]!.dataSync())).toBeGreaterThan(0);
+    model.dispose();
+  });
+
   it('model.fit lowers the loss on a tiny separable task (the spare attention output does not get in the way)', async () => {
     const model = crnn({ ...SMALL, numClasses: 2, seed: 1 });
     model.compile({

@@ -21,6 +21,7 @@ import { nodeBuiltin } from '../../node-builtins.js';
 import { compiledGradients } from '../compiled/engine.js';
 import { compileTrainingGraph } from '../compiled/graph.js';
 import { type LayerRng, layerRngs } from '../layer-rng.js';
+import { registerUnpackGradient } from '../unpack-gradient.js';
 import { registerWasmTrainingKernels } from '../wasm-kernels.js';
 import type { FromWorker, InitMessage, StepMessage, ToWorker } from './protocol.js';
 import { concatValues, splitValues } from './shard.js';
@@ -43,6 +44,7 @@ async function startBackend(name: InitMessage['backend']): Promise<void> {
   } else {
     await import('@tensorflow/tfjs-backend-cpu');
   }
+  registerUnpackGradient();
   if (!(await tf.setBackend(name))) {
     throw new KwsError('UNSUPPORTED_ENVIRONMENT', `the ${name} backend failed to start in a gradient worker`);
   }
