@@ -5,47 +5,26 @@
  *
  * Why not tfjs-layers `Dropout` with a seed: its mask comes from `randomUniform(seed)`, which
  * restarts the generator at every call, so a seeded layer drops the *same* channels on every
- * step. Here the mask is drawn from a seeded {@link Rng} that advances call by call: a training
+ * step. Here the mask is drawn from a seeded generator that advances call by call: a training
  * run is reproducible from its seed and the masks still differ between steps.
  *
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { createRng, type Rng, type RngState } from '../../random.js';
-import {
-  type BaseLayerArgs,
-  checkRank4,
-  exampleShape,
-  type LayerMacs,
-  oneShape,
-  oneTensor,
-} from './layer-shape.js';
-import { drawDropoutMask, dropoutArgs } from './seeded-dropout.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { checkRank4, exampleShape, type LayerMacs, oneShape, oneTensor } from './layer-shape.js';
+import { drawDropoutMask, SeededDropout, type SeededDropoutArgs } from './seeded-dropout.js';
 
-/** Configuration of {@link ChannelDropout}. */
-export interface ChannelDropoutArgs extends BaseLayerArgs {
-  /** Probability of dropping a channel, in [0, 1). Default 0.1. */
-  rate?: number;
-  /** Seed of the mask generator. Default 0. */
-  seed?: number;
-}
+/**
+ * Configuration of {@link ChannelDropout}: `rate` is the probability of dropping a channel, in
+ * [0, 1) (default 0.1); `seed` seeds the mask generator (default 0).
+ */
+export type ChannelDropoutArgs = SeededDropoutArgs;
 
 /** Drops whole channels in training, `[batch, time, freq, C] → same shape`. No weights. */
-export class ChannelDropout extends tfl.layers.Layer {
+export class ChannelDropout extends SeededDropout {
   /** Name under which the class is serialised (`class_name` in model JSON). */
-  static className = 'ChannelDropout';
-  readonly rate: number;
-  readonly seed: number;
-  private readonly rng: Rng;
-
-  constructor(args: ChannelDropoutArgs = {}) {
-    super(args);
-    const { rate, seed } = dropoutArgs('ChannelDropout', args);
-    this.rate = rate;
-    this.seed = seed;
-    this.rng = createRng(seed);
-  }
+  static override className = 'ChannelDropout';
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
     const shape = oneShape(this.name, inputShape);
@@ -72,26 +51,9 @@ export class ChannelDropout extends tfl.layers.Layer {
     return drawDropoutMask(this.rng, batch * channels, this.rate);
   }
 
-  /**
-   * State of the mask generator, for checkpoints: restoring it with {@link setRngState} makes the
-   * following training steps draw the same masks as the run it was taken from.
-   */
-  getRngState(): RngState {
-    return this.rng.getState();
-  }
-
-  /** Restores a state returned by {@link getRngState} (throws `KwsError` if it is malformed). */
-  setRngState(state: RngState): void {
-    this.rng.setState(state);
-  }
-
   /** Not counted: at inference the layer is the identity. */
-  countMacs(inputShape: readonly (number | null)[]): LayerMacs {
+  override countMacs(inputShape: readonly (number | null)[]): LayerMacs {
     exampleShape(this.name, inputShape);
     return { macs: 0, normMacs: 0 };
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), rate: this.rate, seed: this.seed };
   }
 }

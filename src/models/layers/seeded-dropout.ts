@@ -38,29 +38,28 @@ export function drawDropoutMask(rng: Rng, count: number, rate: number): Float32A
   return mask;
 }
 
-/** Checks a dropout layer's `rate` and `seed` (shared by the seeded dropout layers). @internal */
-export function dropoutArgs(layer: string, args: SeededDropoutArgs): { rate: number; seed: number } {
-  const rate = checkNumber(`${layer} rate`, args.rate ?? 0.1, 0, 1);
-  if (rate === 1) {
-    throw new KwsError('INVALID_ARGUMENT', `${layer} rate must be < 1 (1 would drop everything)`);
-  }
-  return { rate, seed: checkNumber(`${layer} seed`, args.seed ?? 0) };
-}
-
-/** Drops single elements in training, any shape → same shape. No weights. */
+/**
+ * Drops single elements in training, any shape → same shape. No weights. Also the base of
+ * {@link ChannelDropout}, which shares its generator, configuration and checkpoint state.
+ */
 export class SeededDropout extends tfl.layers.Layer {
   /** Name under which the class is serialised (`class_name` in model JSON). */
   static className = 'SeededDropout';
   readonly rate: number;
   readonly seed: number;
-  private readonly rng: Rng;
+  /** The mask generator: advances by one draw per mask entry. */
+  protected readonly rng: Rng;
 
   constructor(args: SeededDropoutArgs = {}) {
     super(args);
-    const { rate, seed } = dropoutArgs('SeededDropout', args);
-    this.rate = rate;
-    this.seed = seed;
-    this.rng = createRng(seed);
+    // getClassName() names the subclass in messages (ChannelDropout ...).
+    const who = this.getClassName();
+    this.rate = checkNumber(`${who} rate`, args.rate ?? 0.1, 0, 1);
+    if (this.rate === 1) {
+      throw new KwsError('INVALID_ARGUMENT', `${who} rate must be < 1 (1 would drop everything)`);
+    }
+    this.seed = checkNumber(`${who} seed`, args.seed ?? 0);
+    this.rng = createRng(this.seed);
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
@@ -86,7 +85,7 @@ export class SeededDropout extends tfl.layers.Layer {
   }
 
   /** Not counted: at inference the layer is the identity. */
-  countMacs(): LayerMacs {
+  countMacs(_inputShape?: readonly (number | null)[]): LayerMacs {
     return { macs: 0, normMacs: 0 };
   }
 
