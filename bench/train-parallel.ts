@@ -99,6 +99,25 @@ async function measureTrain(split: Split, engine: Engine, workers: number, round
   };
 }
 
+/**
+ * Median ms of the compiled step on `features` (50 examples) in a worker thread of its own that
+ * does nothing else (bench/lib/plain-step-worker.ts): what a gradient worker's step should cost.
+ */
+async function plainWorkerStepMs(features: Float32Array, labels: Int32Array): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const entry = new URL('./lib/plain-step-worker.ts', import.meta.url).href;
+  const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  const worker = new Worker(code, { eval: true, workerData: { features, labels, steps: STEPS * 2 } });
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
 /** Mean of each timing field over a few data-parallel steps (no optimizer update: timing only). */
 async function stepBreakdown(split: Split): Promise<Record<string, number>> {
   const model = bcResNet({ width: 1, numClasses: 12, seed: 1 });
@@ -128,7 +147,14 @@ async function stepBreakdown(split: Split): Promise<Record<string, number>> {
   const mean = (f: (t: DataParallelTiming) => number): number =>
     Math.round((timings.reduce((a, t) => a + f(t), 0) / timings.length) * 10) / 10;
   const slowest = (t: DataParallelTiming): number => Math.max(...t.workerMs);
+  const half = BATCH / 2;
+  const plain = await plainWorkerStepMs(
+    split.features.slice(0, half * FRAMES * BINS),
+    split.labels.slice(0, half),
+  );
   return {
+    /** The same 50-example step in a worker that does nothing else; worker0/1Ms should match it. */
+    plainWorkerMs: Math.round(plain * 10) / 10,
     packMs: mean((t) => t.packMs),
     roundTripMs: mean((t) => t.roundTripMs),
     worker0Ms: mean((t) => t.workerMs[0] as number),

@@ -228,73 +228,54 @@ function accuracyChecks(results: BenchResults): TargetCheck[] {
   });
 }
 
+/**
+ * The training-speed target: `train()` on wasm against PyTorch on 2 threads, measured side by
+ * side in bench/train-parallel.ts. The configuration that counts is the one a user of this 2-core
+ * machine runs (two gradient workers, the default compiled engine); one thread and the tfjs
+ * engine are listed next to it. (bench/train-step.ts keeps the older tfjs-gradients comparison,
+ * shown in its own section.)
+ */
 function trainingSpeedChecks(results: BenchResults): TargetCheck[] {
-  const out: TargetCheck[] = [];
-  const single = {
-    target: 'tfjs wasm gradients ≥ 0.5× PyTorch examples/s (BC-ResNet-1, same run)',
+  const check = {
+    target: 'train() on wasm ≥ 0.5× PyTorch 2 threads, examples/s (BC-ResNet-1, batch 100, same run)',
     source: 'issue 3',
-    file: 'train-step.json',
+    file: 'train-parallel.json',
   };
-  const step = results['train-step.json'];
-  if (step === undefined) out.push(missing(single));
-  else {
-    const list = rows(get(step, 'rows'));
-    let best: { ratio: number; text: string } | null = null;
-    for (const torch of list.filter((r) => r.path === 'pytorch')) {
-      const torchEps = num(torch.examplesPerSecond);
-      const wasm = list
-        .filter((r) => r.backend === 'wasm' && r.batch === torch.batch && num(r.examplesPerSecond) !== null)
-        .sort((a, b) => (num(b.examplesPerSecond) as number) - (num(a.examplesPerSecond) as number))[0];
-      const eps = num(wasm?.examplesPerSecond);
-      if (torchEps === null || eps === null || torchEps <= 0) continue;
-      const ratio = eps / torchEps;
-      if (best === null || ratio > best.ratio) {
-        best = {
-          ratio,
-          text: `${count(eps)} vs PyTorch ${count(torchEps)} examples/s (batch ${String(torch.batch)}, path ${String(wasm?.path)}): ${times(ratio)}`,
-        };
-      }
-    }
-    out.push(
-      best === null ? missing(single) : measuredCheck(single, best.text, best.ratio / 0.5, best.ratio >= 0.5),
-    );
-  }
   const par = results['train-parallel.json'];
   const torchEps = num(get(par, 'summary', 'pytorchExamplesPerSecond'));
+  const eps = (key: string): number | null => num(get(par, 'summary', key));
+  const workers2 = eps('examplesPerSecondWorkers2');
+  if (workers2 === null || torchEps === null || torchEps <= 0) return [missing(check)];
   // Two workers and PyTorch's two threads already load a 2-core machine by ~2; well above that,
   // other jobs decided the figures and a ratio cannot count as meeting the target.
   const load = get(par, 'loadAverage');
   const load1 = Array.isArray(load) ? num(load[0]) : null;
   const loaded = load1 !== null && load1 > 3;
-  const againstTorch = (target: string, key: string): void => {
-    const check = { target, source: 'issue 3', file: 'train-parallel.json' };
-    const eps = num(get(par, 'summary', key));
-    if (eps === null || torchEps === null || torchEps <= 0) {
-      out.push(missing(check));
-      return;
-    }
-    const ratio = eps / torchEps;
-    out.push(
-      measuredCheck(
-        check,
-        `${fixed(eps, 1)} vs PyTorch ${fixed(torchEps, 1)} examples/s: ${times(ratio)}` +
-          (loaded
-            ? ` — measured at load average ${fixed(load1, 1)}, not valid until re-run on an idle machine`
-            : ''),
-        ratio / 0.5,
-        ratio >= 0.5 && !loaded,
-      ),
-    );
-  };
-  againstTorch(
-    'train() on wasm, one thread, default (compiled) engine ≥ 0.5× PyTorch 2 threads (same run)',
-    'examplesPerSecondCompiled1',
-  );
-  againstTorch(
-    'train() on wasm with 2 workers, default (compiled) engine ≥ 0.5× PyTorch 2 threads (same run)',
-    'examplesPerSecondWorkers2',
-  );
-  return out;
+  const ratio = workers2 / torchEps;
+  const others: string[] = [];
+  for (const [label, key] of [
+    ['one thread', 'examplesPerSecondCompiled1'],
+    ['tfjs engine, one thread', 'examplesPerSecondTfjs1'],
+  ]) {
+    const v = eps(key as string);
+    if (v !== null) others.push(`${label} ${fixed(v, 1)} (${times(v / torchEps)})`);
+  }
+  const perRound = get(par, 'summary', 'workers2OverPytorchPerRound');
+  const rounds = Array.isArray(perRound)
+    ? ` (per round ${perRound.map((x) => times(x as number)).join(', ')})`
+    : '';
+  return [
+    measuredCheck(
+      check,
+      `2 workers ${fixed(workers2, 1)} vs PyTorch ${fixed(torchEps, 1)} examples/s: ${times(ratio)}${rounds}` +
+        (others.length > 0 ? `; ${others.join(', ')}` : '') +
+        (loaded
+          ? ` — measured at load average ${fixed(load1 as number, 1)}, not valid until re-run on an idle machine`
+          : ''),
+      ratio / 0.5,
+      ratio >= 0.5 && !loaded,
+    ),
+  ];
 }
 
 /** A PyTorch batch-1 latency of BC-ResNet-1 measured in the same run, if models.json has one. */
@@ -650,6 +631,25 @@ function trainStepSection(doc: unknown): string[] {
   return out;
 }
 
+/** Where a 2-worker step's time goes, when the results have the breakdown. */
+function breakdownLine(b: unknown): string[] {
+  if (num(get(b, 'roundTripMs')) === null) return [];
+  const at = (key: string): string => {
+    const v = num(get(b, key));
+    return v === null ? '—' : `${fixed(v, 1)} ms`;
+  };
+  const plain =
+    num(get(b, 'plainWorkerMs')) === null
+      ? ''
+      : ` (the same step in a thread that does nothing else: ${at('plainWorkerMs')})`;
+  return [
+    `One 2-worker step of 100 examples: ${at('roundTripMs')} from posting the shards to the last reply; ` +
+      `each worker's own compute ${at('worker0Ms')} and ${at('worker1Ms')} for its 50 examples${plain}; ` +
+      `messaging ${at('messagingMs')}; reading weights ${at('packMs')}; combining ${at('combineMs')}.`,
+    '',
+  ];
+}
+
 function trainParallelSection(doc: unknown): string[] {
   const ratios = (key: string): string => {
     const v = get(doc, 'summary', key);
@@ -661,6 +661,7 @@ function trainParallelSection(doc: unknown): string[] {
       `compiled one thread over PyTorch ${ratios('compiled1OverPytorchPerRound')}; ` +
       `2 workers over PyTorch ${ratios('workers2OverPytorchPerRound')}.`,
     '',
+    ...breakdownLine(get(doc, 'stepBreakdownWorkers2')),
     table(
       ['configuration', 'round', 'examples/s', 'ms per step', 'CPU ms per example'],
       rows(get(doc, 'rows')).map((r) => [
