@@ -178,6 +178,18 @@ function filesOf(known: string, results: BenchResults): string[] {
   return results[known] === undefined ? [] : [known];
 }
 
+/** The PyTorch reference CRNN's own runs on this split (`reference-crnn-torch.json`), as a clause. */
+function referenceCrnnRuns(results: BenchResults): string {
+  const runs = rows(get(results['reference-crnn-torch.json'], 'runs'));
+  const text = runs
+    .map((r) => ({ seed: num(r.seed), acc: num(r.bestValidationAccuracy) }))
+    .filter((r) => r.seed !== null && r.acc !== null)
+    .map((r) => `seed ${String(r.seed)} ${pct(r.acc as number)}`);
+  return text.length === 0
+    ? ''
+    : `; the reference CRNN trained here in PyTorch (scripts/torch-train-gsc.py, same split and recipe): ${text.join(', ')}`;
+}
+
 function accuracyChecks(results: BenchResults): TargetCheck[] {
   const files = trainGscFiles(results);
   const accuracy = (f: string): number => num(get(results[f], 'bestValidationAccuracy')) ?? -1;
@@ -222,9 +234,10 @@ function accuracyChecks(results: BenchResults): TargetCheck[] {
     const epochs = num(get(results[best], 'recipe', 'epochs'));
     const others =
       runs.length > 1 ? `; best of ${runs.length} runs: ${runs.map((f) => pct(accuracy(f))).join(', ')}` : '';
+    const reference = s.file === 'train-gsc-crnn.json' ? referenceCrnnRuns(results) : '';
     return measuredCheck(
       base,
-      `${pct(acc)}${epochs === null ? '' : ` (${count(epochs)} epochs)`}${others}`,
+      `${pct(acc)}${epochs === null ? '' : ` (${count(epochs)} epochs)`}${others}${reference}`,
       acc / s.required,
       acc >= s.required,
     );
