@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { batches, classWeights, type Split } from '../data/index.js';
+import { type Batch, batches, classWeights, type Split } from '../data/index.js';
 import { KwsError } from '../errors.js';
 import { registerBatchNormGradient } from '../models/index.js';
 import { nodeBuiltin } from '../node-builtins.js';
@@ -750,6 +750,7 @@ export async function train<E = unknown>(
         schedule,
         reporter,
         stepsPerEpoch,
+        parallel !== null,
       );
       if (stopped) break;
       const stats = run.history[run.history.length - 1] as EpochStats;
@@ -1016,6 +1017,7 @@ async function runEpoch(
   schedule: (step: number) => number,
   reporter: ProgressReporter,
   stepsPerEpoch: number,
+  overlapData: boolean,
 ): Promise<boolean> {
   const data = r.train;
   const epoch = run.epoch + 1;
@@ -1026,19 +1028,30 @@ async function runEpoch(
   let seen = 0;
   let learningRate = schedule(run.step);
   const order = batches(data, { batchSize: r.batchSize, shuffle: true, seed: shuffleSeed(r.seed, epoch) });
-  let batchIndex = 0;
-  while (true) {
+  /** The epoch's next batch with its (augmented) features, or null at the end of the epoch. */
+  const prepare = (): { batch: Batch; xs: Float32Array } | null => {
     const t0 = performance.now();
     const next = order.next();
-    if (next.done) break;
+    if (next.done) return null;
     const batch = next.value;
-    const b = batch.y.length;
     const xs = r.augment === null ? batch.x : r.augment.apply(batch.indices, run.augmentRng);
     dataSeconds += (performance.now() - t0) / 1000;
-
+    return { batch, xs };
+  };
+  let batchIndex = 0;
+  let current = prepare();
+  while (current !== null) {
+    const { batch, xs } = current;
+    const b = batch.y.length;
     learningRate = schedule(run.step);
     optimizer.learningRate = learningRate;
-    const step = await computeStep(xs, batch.y, batch.indices);
+    const pending = computeStep(xs, batch.y, batch.indices);
+    // Worker threads have their copies of the batch once the step is posted: prepare the next
+    // batch while they compute. The draws are the same, in the same order, as without overlap
+    // (nothing between two preparations draws from the augmentation generator), and a batch
+    // prepared after a stop request is dropped unused (a mid-epoch stop writes no checkpoint).
+    const upcoming = overlapData ? prepare() : undefined;
+    const step = await pending;
     try {
       optimizer.applyGradients(variables, step.grads);
     } finally {
@@ -1072,6 +1085,7 @@ async function runEpoch(
     batchIndex += 1;
     if (verdict === 'stop' || r.signal?.aborted === true) return true;
     await nextTick();
+    current = upcoming === undefined ? prepare() : upcoming;
   }
   const trainSeconds = (performance.now() - epochStart) / 1000;
 

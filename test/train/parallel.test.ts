@@ -165,11 +165,14 @@ describe('train with workers', () => {
     logger: 'silent',
   };
 
-  it('gives the one-thread weights after 3 steps on a model without batch norm', async () => {
+  it('gives the one-thread weights after 3 steps on a model without batch norm, augmentation included', async () => {
     const one = denseModel();
     const two = denseModel();
-    const r1 = await train(one, base);
-    const r2 = await train(two, { ...base, workers: 2 });
+    // The next batch is augmented while the workers compute: the masks must still be the
+    // one-thread run's, drawn in the same order.
+    const augment = { specAugment: { freqMasks: 1, freqMaskWidth: 3, timeMasks: 1, timeMaskWidth: 2 } };
+    const r1 = await train(one, { ...base, augment });
+    const r2 = await train(two, { ...base, augment, workers: 2 });
     expect(r2.steps).toBe(3);
     expect(r2.history[0]?.loss).toBeCloseTo(r1.history[0]?.loss as number, 5);
     expect(r2.history[0]?.accuracy).toBe(r1.history[0]?.accuracy);
