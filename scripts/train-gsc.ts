@@ -4,7 +4,7 @@
  *
  *   npx tsx scripts/train-gsc.ts [dataDir] [--backend wasm|cpu] [--model bc-resnet|crnn]
  *     [--width 1] [--causal] [--dropout R] [--epochs 5] [--batch-size 100] [--micro-batch 50] [--optimizer sgd|adam|adamw] [--lr 0.1]
- *     [--weight-decay 1e-3] [--warmup 5] [--limit N] [--val-limit N] [--no-augment] [--spec-augment]
+ *     [--weight-decay 1e-3] [--warmup 5] [--limit N] [--val-limit N] [--no-augment] [--spec-augment] [--init glorot|pytorch]
  *     [--profile K] [--checkpoint-dir DIR] [--resume] [--cache-dir DIR] [--out results.json]
  *     [--seed 0] [--workers 1] [--logger auto|json|silent]
  *
@@ -25,7 +25,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { buildModel, speechCommandsAugment } from '../src/cli/train.js';
 import { loadSpeechCommands, type Split } from '../src/data/index.js';
-import { profile } from '../src/models/index.js';
+import { type CrnnInit, profile } from '../src/models/index.js';
 import { createRng } from '../src/random.js';
 import { createBatchAugmenter } from '../src/train/augment-batch.js';
 import { evaluate } from '../src/train/evaluate.js';
@@ -73,9 +73,11 @@ const modelSpec = {
   inputShape,
   seed,
   ...(flags.has('dropout') ? { dropout: num('dropout', 0) } : {}),
+  ...(flags.has('init') ? { init: flags.get('init') as CrnnInit } : {}),
   ...(family === 'bc-resnet' ? { width: num('width', 1), causal: flags.has('causal') } : {}),
 } as const;
 const model = buildModel(modelSpec);
+
 const params = (({ params: all, trainableParams, macs }) => ({ all, trainable: trainableParams, macs }))(
   profile(model).total,
 );
@@ -225,6 +227,7 @@ const summary = {
     causal: flags.has('causal'),
     augment: augment !== undefined,
     specAugment: flags.has('spec-augment'),
+    ...(flags.has('init') ? { init: flags.get('init') } : {}),
     ...(flags.has('dropout') ? { dropout: num('dropout', 0) } : {}),
     ...(flags.has('lr') ? { learningRate: num('lr', 0) } : {}),
     ...(flags.has('weight-decay') ? { weightDecay: num('weight-decay', 0) } : {}),

@@ -178,6 +178,15 @@ function filesOf(known: string, results: BenchResults): string[] {
   return results[known] === undefined ? [] : [known];
 }
 
+/**
+ * REFERENCE.md gives accuracies to 0.1 pp; a run meets one when it shows the same figure or more
+ * at that precision. On gsc-dev's 592 validation clips each figure stands for one clip count
+ * (86.7 % is 513 clips, 86.655 %; 514 clips would read 86.8 %), so this compares clip counts.
+ */
+function meetsReference(accuracy: number, required: number): boolean {
+  return Math.round(accuracy * 1000) >= Math.round(required * 1000);
+}
+
 /** The PyTorch reference CRNN's own runs on this split (`reference-crnn-torch.json`), as a clause. */
 function referenceCrnnRuns(results: BenchResults): string {
   const runs = rows(get(results['reference-crnn-torch.json'], 'runs'));
@@ -235,11 +244,13 @@ function accuracyChecks(results: BenchResults): TargetCheck[] {
     const others =
       runs.length > 1 ? `; best of ${runs.length} runs: ${runs.map((f) => pct(accuracy(f))).join(', ')}` : '';
     const reference = s.file === 'train-gsc-crnn.json' ? referenceCrnnRuns(results) : '';
+    const clips = num(get(results[best], 'data', 'validation'));
+    const correct = clips === null ? '' : `, ${count(Math.round(acc * clips))} of ${count(clips)} clips`;
     return measuredCheck(
       base,
-      `${pct(acc)}${epochs === null ? '' : ` (${count(epochs)} epochs)`}${others}${reference}`,
+      `${pct(acc)}${epochs === null ? '' : ` (${count(epochs)} epochs${correct})`}${others}${reference}`,
       acc / s.required,
-      acc >= s.required,
+      meetsReference(acc, s.required),
     );
   });
 }

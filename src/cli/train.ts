@@ -8,7 +8,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type LabelSet, loadSpeechCommands, type SpeechCommandsData, type Split } from '../data/index.js';
 import { KwsError } from '../errors.js';
-import { bcResNet, crnn, kwsMetadata, profile, saveModel } from '../models/index.js';
+import { bcResNet, type CrnnInit, crnn, kwsMetadata, profile, saveModel } from '../models/index.js';
 import {
   type AugmentOptions,
   type EvaluationResult,
@@ -48,6 +48,8 @@ export interface ModelSpec {
   gruLayers?: number;
   /** CRNN bidirectional GRUs. Default false. */
   bidirectional?: boolean;
+  /** CRNN initial-weight scheme (`crnn`'s `init`). Default the factory's. */
+  init?: CrnnInit;
 }
 
 /**
@@ -75,6 +77,7 @@ export function buildModel(spec: ModelSpec): tfl.LayersModel {
       ...(spec.convChannels === undefined ? {} : { convChannels: spec.convChannels }),
       ...(spec.gruLayers === undefined ? {} : { gruLayers: spec.gruLayers }),
       ...(spec.bidirectional === undefined ? {} : { bidirectional: spec.bidirectional }),
+      ...(spec.init === undefined ? {} : { init: spec.init }),
     });
   }
   if (family !== 'bc-resnet') {
@@ -84,11 +87,12 @@ export function buildModel(spec: ModelSpec): tfl.LayersModel {
     spec.hiddenSize !== undefined ||
     spec.convChannels !== undefined ||
     spec.gruLayers !== undefined ||
-    spec.bidirectional === true
+    spec.bidirectional === true ||
+    spec.init !== undefined
   ) {
     throw new KwsError(
       'INVALID_ARGUMENT',
-      'hiddenSize, convChannels, gruLayers and bidirectional apply to crnn models, not bc-resnet',
+      'hiddenSize, convChannels, gruLayers, bidirectional and init apply to crnn models, not bc-resnet',
     );
   }
   return bcResNet({

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { KwsError } from '../errors.js';
 import { createRng } from '../random.js';
-import { checkBoolean, checkInt, checkNumber, checkOptions } from '../validate.js';
+import { checkBoolean, checkChoice, checkInt, checkNumber, checkOptions } from '../validate.js';
 import { AttentionPooling } from './layers/attention-pooling.js';
 import { registerKwsLayers } from './layers/register.js';
 import { SeededDropout } from './layers/seeded-dropout.js';
@@ -49,9 +49,20 @@ export interface CrnnOptions {
   dropout?: number;
   /** Hidden width `A` of the attention scorer. Default: the GRU output width (hiddenSize, ×2 if bidirectional). */
   attentionSize?: number;
+  /**
+   * How the initial weights are drawn. `'glorot'` (default): Glorot-uniform kernels, zero biases.
+   * `'pytorch'`: as PyTorch initialises the same layers, every tensor (biases included) from
+   * U(−b, b) with b = 1/√fan_in for the convolution, attention and output layers (fan_in = all
+   * kernel axes but the last) and b = 1/√hiddenSize for every GRU tensor. Both are seeded by
+   * `seed`.
+   */
+  init?: CrnnInit;
   /** Seed of every weight initialiser, so construction is reproducible. Integer ≥ 0. Default 0. */
   seed?: number;
 }
+
+/** Initial-weight schemes of {@link crnn}. */
+export type CrnnInit = 'glorot' | 'pytorch';
 
 /** The resolved {@link CrnnOptions} plus the sizes they imply. */
 export interface CrnnConfig {
@@ -65,6 +76,7 @@ export interface CrnnConfig {
   bidirectional: boolean;
   dropout: number;
   attentionSize: number;
+  init: CrnnInit;
   seed: number;
   /** Time steps after the convolution: `floor((frames − kernelTime) / strideTime) + 1`. */
   convFrames: number;
@@ -106,6 +118,7 @@ export function resolveCrnnConfig(options?: CrnnOptions): CrnnConfig {
   const outputSize = bidirectional ? 2 * hiddenSize : hiddenSize;
   const attentionSize = checkInt('attentionSize', o.attentionSize ?? outputSize, 1);
   const seed = checkInt('seed', o.seed ?? 0, 0, 2 ** 32 - 1);
+  const init = checkChoice<CrnnInit>('init', o.init ?? 'glorot', ['glorot', 'pytorch']);
   if (kernelSize[0] > inputShape[0] || kernelSize[1] > inputShape[1]) {
     throw new KwsError(
       'INVALID_ARGUMENT',
@@ -126,6 +139,7 @@ export function resolveCrnnConfig(options?: CrnnOptions): CrnnConfig {
     bidirectional,
     dropout,
     attentionSize,
+    init,
     seed,
     convFrames,
     convMels,
@@ -243,7 +257,37 @@ export function crnn(options?: CrnnOptions): tfl.LayersModel {
 
   const model = tfl.model({ inputs: input, outputs: logits, name: 'crnn' });
   for (const { layer, seeds } of reseed) reinitBackward(layer, seeds);
+  if (c.init === 'pytorch') pytorchInit(model, c.seed);
   return model;
+}
+
+/**
+ * Redraws every weight of a built CRNN as PyTorch initialises its layers (see
+ * {@link CrnnOptions.init}), in `model.weights` order from one generator seeded by `seed`.
+ */
+function pytorchInit(model: tfl.LayersModel, seed: number): void {
+  const rng = createRng((seed ^ 0x7a3c) >>> 0);
+  const bounds = new Map<string, number>();
+  for (const w of model.weights) {
+    const layer = w.name.split('/')[0] as string;
+    const shape = w.shape as number[];
+    // GRU tensors end in 3·hidden (three gates); the others take the fan-in of their kernel.
+    if (layer.includes('_gru_')) bounds.set(layer, 1 / Math.sqrt((shape.at(-1) as number) / 3));
+    else if (!bounds.has(layer) && shape.length > 1) {
+      bounds.set(layer, 1 / Math.sqrt(shape.slice(0, -1).reduce((a, b) => a * b, 1)));
+    }
+  }
+  const values = model.weights.map((w) => {
+    const b = bounds.get(w.name.split('/')[0] as string) ?? 0;
+    const shape = w.shape as number[];
+    const size = shape.reduce((a, c) => a * c, 1);
+    return tf.tensor(
+      Float32Array.from({ length: size }, () => rng.uniform(-b, b)),
+      shape,
+    );
+  });
+  model.setWeights(values);
+  tf.dispose(values);
 }
 
 /** Re-draws the backward half of a bidirectional GRU: [kernel, recurrentKernel, bias]. */

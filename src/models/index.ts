@@ -34,6 +34,7 @@ export {
 export {
   attentionWeights,
   type CrnnConfig,
+  type CrnnInit,
   type CrnnOptions,
   crnn,
   resolveCrnnConfig,

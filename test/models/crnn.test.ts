@@ -209,6 +209,41 @@ describe('crnn: structure', () => {
   });
 });
 
+describe('crnn: PyTorch initialisation', () => {
+  it("init 'pytorch' draws every tensor, biases included, from U(±1/√fan_in), GRUs from U(±1/√hidden), seeded", () => {
+    const a = crnn({ init: 'pytorch', seed: 4 });
+    const b = crnn({ init: 'pytorch', seed: 4 });
+    const glorot = crnn({ seed: 4 });
+    expect(a.countParams()).toBe(70_709);
+    const bound: Record<string, number> = {
+      crnn_conv: 1 / Math.sqrt(20 * 5),
+      crnn_gru_1: 1 / 8,
+      crnn_gru_2: 1 / 8,
+      crnn_attention: 1 / 8,
+      crnn_logits: 1 / 8,
+    };
+    a.weights.forEach((w, i) => {
+      const values = w.read().dataSync();
+      const limit = bound[w.name.split('/')[0] as string] as number;
+      let max = 0;
+      for (const v of values) max = Math.max(max, Math.abs(v));
+      expect(max, w.name).toBeLessThanOrEqual(limit);
+      // Uniform draws reach close to the bound: P(max < 0.8·b) = 0.8^n, negligible from n = 8 on.
+      if (values.length >= 8) expect(max, w.name).toBeGreaterThan(0.8 * limit);
+      expect(maxAbsDiff(values, b.weights[i]!.read().dataSync()), w.name).toBe(0);
+    });
+    const bias = a.weights
+      .find((w) => w.name.startsWith('crnn_gru_1/bias'))!
+      .read()
+      .dataSync();
+    expect(bias.some((v) => v !== 0)).toBe(true);
+    expect(maxAbsDiff(a.weights[2]!.read().dataSync(), glorot.weights[2]!.read().dataSync())).toBeGreaterThan(
+      0,
+    );
+    for (const m of [a, b, glorot]) m.dispose();
+  });
+});
+
 describe('crnn: forward pass', () => {
   it('gives [batch, numClasses] logits and attention [batch, 11] summing to 1', () => {
     const model = crnn();
@@ -639,6 +674,7 @@ describe('crnn: argument errors', () => {
     ['kernel wider than the mels', { inputShape: [101, 4] }],
     ['kernel 0', { kernelSize: [0, 5] }],
     ['stride 0', { stride: [8, 0] }],
+    ['an unknown init', { init: 'he' }],
     ['inputShape rank 1', { inputShape: [101] }],
     ['inputShape rank 3', { inputShape: [101, 40, 1] }],
     ['inputShape 0 frames', { inputShape: [0, 40] }],
