@@ -927,7 +927,7 @@ export function renderBenchmarksDoc(results: BenchResults, options: RenderOption
     '',
     `${met} of ${checks.length} targets met, ${notMet} not met, ${checks.length - met - notMet} not run yet. ` +
       'Ratio: the measured figure over the target, oriented so that ≥ 1 meets it. Targets follow the issues; ' +
-      "gsc-dev's REFERENCE.md figures supersede the older ones quoted in issue 3.",
+      "gsc-dev's REFERENCE.md figures supersede the older ones quoted in issue 3; its accuracies are given to 0.1 pp, so a run meets one when it shows that figure or more (on 592 validation clips, a clip count).",
     '',
     table(
       ['target', 'from', 'measured', 'ratio', 'verdict', 'result file'],
