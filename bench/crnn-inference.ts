@@ -17,7 +17,7 @@
  * typed-array loops by about 25 % in Node 20; with the ESM hook alone they run as fast as the
  * built package under plain `node`).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
@@ -44,29 +44,10 @@ const ROUNDS = 15;
 /** Wall time of one round of each method, ms. */
 const ROUND_MS = 150;
 
-// PyTorch's CRNN in eval mode, for the long-lived process of startTorch.
+// PyTorch's CRNN (bench/lib/torch_crnn.py) in eval mode, for the long-lived process of startTorch.
 const TORCH_MODEL = `
-import json, sys, time, torch, torch.nn as nn
-class Attention(nn.Module):
-    def __init__(self, dim, units):
-        super().__init__()
-        self.proj = nn.Linear(dim, units)
-        self.score = nn.Linear(units, 1)
-    def forward(self, h):
-        alpha = torch.softmax(self.score(torch.tanh(self.proj(h))).squeeze(-1), dim=1)
-        return torch.bmm(alpha.unsqueeze(1), h).squeeze(1)
-class Crnn(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 8, (5, 20), stride=(2, 8))
-        self.gru = nn.GRU(144, 64, 2, batch_first=True, dropout=0.1)
-        self.attention = Attention(64, 64)
-        self.fc = nn.Linear(64, 12)
-    def forward(self, x):
-        y = self.conv(x)
-        b, c, f, t = y.shape
-        h, _ = self.gru(y.permute(0, 3, 1, 2).reshape(b, t, c * f))
-        return self.fc(self.attention(h))
+import json, sys, time, torch
+${readFileSync(new URL('./lib/torch_crnn.py', import.meta.url), 'utf8')}
 torch.manual_seed(0)
 model = Crnn().eval()
 `;

@@ -22,6 +22,9 @@ import torch
 import torch.nn as nn
 import torchaudio
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "lib"))
+from torch_crnn import Crnn  # noqa: E402  (the reference model, shared with bench/crnn-inference.ts)
+
 WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 LABELS = WORDS + ["_silence_", "_unknown_"]
 SAMPLES = 16000
@@ -86,32 +89,6 @@ def augment(waves):
             start = random.randint(0, noise.numel() - SAMPLES)
             out[i] += random.uniform(0, 0.1) * noise[start : start + SAMPLES]
     return out
-
-
-class Attention(nn.Module):
-    def __init__(self, dim, units):
-        super().__init__()
-        self.proj = nn.Linear(dim, units)
-        self.score = nn.Linear(units, 1)
-
-    def forward(self, h):
-        alpha = torch.softmax(self.score(torch.tanh(self.proj(h))).squeeze(-1), dim=1)
-        return torch.bmm(alpha.unsqueeze(1), h).squeeze(1)
-
-
-class Crnn(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 8, (5, 20), stride=(2, 8))
-        self.gru = nn.GRU(144, 64, 2, batch_first=True, dropout=0.1)
-        self.attention = Attention(64, 64)
-        self.fc = nn.Linear(64, 12)
-
-    def forward(self, x):
-        y = self.conv(x)
-        b, c, f, t = y.shape
-        h, _ = self.gru(y.permute(0, 3, 1, 2).reshape(b, t, c * f))
-        return self.fc(self.attention(h))
 
 
 model = Crnn()
