@@ -21,30 +21,8 @@ export function channelMaskForward(
   mask: Float32Array,
   y: Float32Array,
 ): void {
-  const C = channels;
-  const c4 = C - (C % 4);
-  for (let n = 0; n < batch; n++) {
-    const m = n * C;
-    const base = n * positions * C;
-    const end = base + positions * C;
-    // Four channels per pass over the positions, their mask values in locals.
-    for (let c = 0; c < c4; c += 4) {
-      const m0 = mask[m + c] as number;
-      const m1 = mask[m + c + 1] as number;
-      const m2 = mask[m + c + 2] as number;
-      const m3 = mask[m + c + 3] as number;
-      for (let i = base + c; i < end; i += C) {
-        y[i] = (x[i] as number) * m0;
-        y[i + 1] = (x[i + 1] as number) * m1;
-        y[i + 2] = (x[i + 2] as number) * m2;
-        y[i + 3] = (x[i + 3] as number) * m3;
-      }
-    }
-    for (let c = c4; c < C; c++) {
-      const mc = mask[m + c] as number;
-      for (let i = base + c; i < end; i += C) y[i] = (x[i] as number) * mc;
-    }
-  }
+  // The same product as the gradient's first write: dy · mask with dy = x.
+  channelMaskBackward(batch, positions, channels, mask, x, y, true);
 }
 
 /**
@@ -66,6 +44,7 @@ export function channelMaskBackward(
     const m = n * C;
     const base = n * positions * C;
     const end = base + positions * C;
+    // Four channels per pass over the positions, their mask values in locals.
     for (let c = 0; c < c4; c += 4) {
       const m0 = mask[m + c] as number;
       const m1 = mask[m + c + 1] as number;
