@@ -674,6 +674,7 @@ describe('FrequencyMean and ChannelDropout', () => {
     x.dispose();
     expect(layer.countMacs()).toEqual({ macs: 0, normMacs: 0 });
     for (const bad of [1, -0.1, Number.NaN]) expect(() => new SeededDropout({ rate: bad })).toThrow(KwsError);
+    expect(() => new SeededDropout({ seed: Number.NaN })).toThrow(KwsError);
   });
 });
 
